@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshops platform engineering
+# Apache License 2.0 (see LICENSE)
+"""Check 6: intermediate certificate compatibility (istiod cacerts). PRIVATE to the collection."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks._common import finding, option
+
+CERT_HINT = ("Every cluster needs a cacerts Secret in istio-system whose ca-cert.pem chains to the SHARED root in root-cert.pem "
+             "(`kubectl get secret cacerts -n istio-system -o jsonpath='{.data.root-cert\\.pem}' | base64 -d | openssl x509 -noout "
+             "-fingerprint -sha256`); istiod logs 'tls: unknown certificate authority' otherwise. Regenerate the intermediates "
+             "from the shared root (pki role) and restart istiod.")
+
+
+def _pki():
+    # imported lazily: the pki module_utils need the cryptography library
+    from ansible_collections.meshops.ambient_spire.plugins.module_utils import _x509, _cert_chain
+    return _x509, _cert_chain
+
+
+def root_fingerprints(pem, x509mod):
+    """SHA-256 fingerprints of the certificates in a PEM text (empty on missing or bad PEM)."""
+    if not pem:
+        return []
+    try:
+        return [x509mod.sha256_fingerprint(c) for c in x509mod.load_pem_certificates(pem)]
+    except ValueError:
+        return []
+
+
+def _remap(items, check_id, cluster, prefix):
+    out = []
+    for item in items or []:
+        out.append(finding(check_id, item.get("cluster") or cluster, item.get("level") or "error",
+                           prefix + (item.get("message") or ""), item.get("hint") or CERT_HINT, item.get("details")))
+    return out
+
+
+def check_intermediate_certs(snapshots, options=None):
+    """Check 6: per cluster root SHA-256; all equal; each cacerts chain verifies to its root; istio-ca-root-cert
+    equals cacerts root-cert.pem; ca-key.pem matches ca-cert.pem; expiry horizon warning."""
+    x509mod, chain = _pki()
+    now = option(options, "now")
+    warning_days = option(options, "warning_days", 90)
+    findings = []
+    roots = {}
+    chain_ok = {}
+    fingerprints = {}
+    for cluster, snap in snapshots.items():
+        cacerts = snap.get("cacerts") or {}
+        if not cacerts.get("present"):
+            findings.append(finding("intermediate_certs", cluster, "error", "no cacerts Secret in %s: istiod uses a self-signed root" % (
+                snap.get("istio_namespace") or "istio-system"), CERT_HINT))
+            continue
+        root_pem = cacerts.get("root_cert")
+        fps = root_fingerprints(root_pem, x509mod)
+        if not fps:
+            findings.append(finding("intermediate_certs", cluster, "error", "cacerts root-cert.pem is missing or not a PEM certificate", CERT_HINT))
+            continue
+        roots[cluster] = root_pem
+        fingerprints[cluster] = fps[0]
+        findings.append(finding("intermediate_certs", cluster, "info", "cluster %s root certificate SHA256 sum: %s" % (cluster, fps[0])))
+        result = chain.check_cluster_chain(cluster, root_pem, cacerts.get("ca_cert"), cacerts.get("cert_chain"), key_pem=None,
+                                           now=now, warning_days=warning_days)
+        remapped = _remap(result, "intermediate_certs", cluster, "cacerts: ")
+        findings.extend(f for f in remapped if f["level"] != "ok")
+        ok = not any(f["level"] == "error" for f in remapped)
+        if cacerts.get("key_matches") is False:
+            ok = False
+            findings.append(finding("intermediate_certs", cluster, "error", "cacerts ca-key.pem does not match ca-cert.pem", CERT_HINT))
+        chain_ok[cluster] = ok
+        cm_fps = root_fingerprints(snap.get("istio_ca_root_cert"), x509mod)
+        if not cm_fps:
+            findings.append(finding("intermediate_certs", cluster, "warning", "ConfigMap istio-ca-root-cert (root-cert.pem) not found or empty in %s" % (
+                snap.get("istio_namespace") or "istio-system"), "istiod writes it once it runs with the plugged-in CA; restart istiod."))
+        elif set(cm_fps) != set(fps):
+            chain_ok[cluster] = False
+            findings.append(finding("intermediate_certs", cluster, "error",
+                                    "istio-ca-root-cert root-cert.pem (SHA256 %s) differs from cacerts root-cert.pem (SHA256 %s)" % (
+                                        cm_fps[0], fps[0]),
+                                    "istiod has not picked up the current cacerts: restart istiod (`kubectl rollout restart deploy -n istio-system "
+                                    "-l app=istiod`)."))
+    if len(roots) > 1:
+        findings.extend(f for f in _remap(chain.check_shared_root(roots), "intermediate_certs", None, "") if f["level"] != "ok")
+    clusters = list(roots)
+    for a in clusters:
+        for b in clusters:
+            if a == b:
+                continue
+            if fingerprints[a] == fingerprints[b] and chain_ok.get(a) and chain_ok.get(b):
+                findings.append(finding("intermediate_certs", a, "ok", "cluster %s has compatible intermediate certificates with cluster %s" % (a, b)))
+            else:
+                findings.append(finding("intermediate_certs", a, "error",
+                                        "cluster %s has incompatible intermediate certificates with cluster %s (root SHA256 %s vs %s)" % (
+                                            a, b, fingerprints[a][:16], fingerprints[b][:16]) if fingerprints[a] != fingerprints[b] else
+                                        "cluster %s has incompatible intermediate certificates with cluster %s (a cacerts chain does not verify)" % (a, b),
+                                        CERT_HINT))
+    for cluster in snapshots:
+        own = [f for f in findings if f["cluster"] == cluster]
+        if cluster in roots and not any(f["level"] in ("error", "warning") for f in own):
+            findings.append(finding("intermediate_certs", cluster, "ok",
+                                    "all clusters have compatible intermediate certificates" if len(snapshots) > 1 else
+                                    "cacerts intermediate chains to its root"))
+    return findings
