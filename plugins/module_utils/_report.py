@@ -1,0 +1,257 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshops platform engineering
+# Apache License 2.0 (see LICENSE)
+"""Reports of mesh check findings: istioctl-like text, JSON, JUnit XML, self-contained HTML with an SVG topology.
+
+PRIVATE to the collection: may change at any time. Pure functions of (findings, summary, snapshots).
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import math
+from xml.sax.saxutils import escape, quoteattr
+
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks._common import (
+    REMOTE_CLASS,
+    condition,
+    gateways_of_class,
+    peer_target_cluster,
+    worst,
+)
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks.registry import CHECKS, TITLES
+
+ICONS = {"ok": "✅", "info": "ℹ ", "warning": "⚠️", "error": "❌"}
+MESH = "mesh"
+
+
+def _line(f):
+    return "%s %s: %s" % (ICONS[f["level"]], TITLES.get(f["check"], f["check"]), f["message"])
+
+
+def _sections(findings, clusters):
+    """[(cluster or None, [(check id, [findings])])] in report order."""
+    order = list(clusters)
+    if any(f["cluster"] is None or f["cluster"] not in order for f in findings):
+        extra = [f["cluster"] for f in findings if f["cluster"] is not None and f["cluster"] not in order]
+        order += sorted(set(extra)) + [None]
+    result = []
+    for cluster in order:
+        groups = []
+        for cid, dummy, dummy2 in CHECKS:
+            own = [f for f in findings if f["check"] == cid and f["cluster"] == cluster]
+            if own:
+                groups.append((cid, own))
+        if groups:
+            result.append((cluster, groups))
+    return result
+
+
+def text_lines(findings, summary, verbose=False):
+    """The istioctl-like report as a list of lines.
+
+    Not verbose: one line per check and cluster (its errors and warnings, else its summary line).
+    Verbose: a section per check with every finding, the details (pods, addresses, conditions) and the hints.
+    """
+    lines = []
+    clusters = summary.get("clusters") or []
+    for cluster, groups in _sections(findings, clusters):
+        if lines:
+            lines.append("")
+        lines.append("=== Cluster: %s ===" % cluster if cluster is not None else "=== Multicluster ===")
+        for cid, own in groups:
+            if verbose:
+                lines.append("")
+                lines.append("--- %s ---" % TITLES.get(cid, cid))
+                lines.append("")
+                for f in own:
+                    if f.get("details"):
+                        lines.extend(f["details"])
+                        lines.append("")
+                    lines.append(_line(f))
+                hints = []
+                for f in own:
+                    if f["level"] in ("error", "warning") and f.get("hint") and f["hint"] not in hints:
+                        hints.append(f["hint"])
+                for hint in hints:
+                    lines.append("   ↳ %s" % hint)
+            else:
+                bad = [f for f in own if f["level"] in ("error", "warning")]
+                if bad:
+                    lines.extend(_line(f) for f in bad)
+                else:
+                    oks = [f for f in own if f["level"] == "ok"] or own
+                    lines.append(_line(oks[-1]))
+    lines.append("")
+    counts = summary.get("counts") or {}
+    if summary.get("failed_checks"):
+        lines.append("❌ Multicluster check found issues: %s failed (%d errors, %d warnings)" % (
+            ", ".join(TITLES.get(c, c) for c in summary["failed_checks"]), counts.get("error", 0), counts.get("warning", 0)))
+        if not verbose:
+            lines.append("Run with verbose output (-v / mesh_check_verbose: true) to see details and troubleshooting hints")
+    elif summary.get("warning_checks"):
+        lines.append("✅ Multicluster check passed with warnings (%d warnings)" % counts.get("warning", 0))
+    else:
+        lines.append("✅ Multicluster check passed")
+    return lines
+
+
+def to_json(findings, summary, meta=None):
+    return json.dumps({"summary": summary, "findings": findings, "meta": meta or {}}, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def to_junit(findings, summary, suite_name="mesh_check"):
+    """JUnit XML: one testsuite per check, one testcase per check and cluster (error = failure, warning = system-out)."""
+    suites = []
+    total = failures = 0
+    for cid, title, dummy in CHECKS:
+        own = [f for f in findings if f["check"] == cid]
+        if not own:
+            continue
+        cases = []
+        keys = []
+        for f in own:
+            key = f["cluster"] or MESH
+            if key not in keys:
+                keys.append(key)
+        suite_failures = 0
+        for key in keys:
+            mine = [f for f in own if (f["cluster"] or MESH) == key]
+            level = worst(f["level"] for f in mine)
+            body = "\n".join(_line(f) + ("\n  hint: %s" % f["hint"] if f.get("hint") and f["level"] in ("error", "warning") else "")
+                             for f in mine)
+            inner = ""
+            if level == "error":
+                suite_failures += 1
+                msg = "; ".join(f["message"] for f in mine if f["level"] == "error")
+                inner += "<failure message=%s type=\"error\">%s</failure>" % (quoteattr(msg), escape(body))
+            inner += "<system-out>%s</system-out>" % escape(body)
+            cases.append("    <testcase classname=%s name=%s>%s</testcase>" % (quoteattr("%s.%s" % (suite_name, cid)), quoteattr("%s [%s]" % (title, key)), inner))
+        total += len(cases)
+        failures += suite_failures
+        suites.append("  <testsuite name=%s tests=\"%d\" failures=\"%d\" errors=\"0\" skipped=\"0\">\n%s\n  </testsuite>" % (
+            quoteattr(title), len(cases), suite_failures, "\n".join(cases)))
+    return '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name=%s tests="%d" failures="%d" errors="0">\n%s\n</testsuites>\n' % (
+        quoteattr(suite_name), total, failures, "\n".join(suites))
+
+
+STATUS_COLOURS = {"ok": "#2e9e44", "info": "#2e9e44", "warning": "#d99a00", "error": "#d3302f", "missing": "#9a9a9a"}
+
+
+def topology(snapshots, findings):
+    """Nodes (clusters with their worst level) and directed peering edges (status from the peer gateway conditions)."""
+    nodes = []
+    for name in snapshots:
+        level = worst(f["level"] for f in findings if f["cluster"] == name)
+        nodes.append({"name": name, "status": level})
+    edges = []
+    for name, snap in snapshots.items():
+        for gw in gateways_of_class(snap, REMOTE_CLASS):
+            target = peer_target_cluster(gw)
+            conds = [condition(gw, t) for t in ("gloo.solo.io/PeerConnected", "gloo.solo.io/PeeringSucceeded")]
+            if all(c is not None and c.get("status") == "True" for c in conds):
+                status = "ok"
+            elif conds[0] is not None and conds[0].get("status") == "True":
+                status = "warning"
+            else:
+                status = "error"
+            edges.append({"source": name, "target": target, "status": status, "gateway": "%s/%s" % (gw.get("namespace"), gw.get("name"))})
+        for other in snapshots:
+            if other != name and not any(e["source"] == name and e["target"] == other for e in edges):
+                edges.append({"source": name, "target": other, "status": "missing", "gateway": None})
+    return nodes, edges
+
+
+def svg_topology(nodes, edges, size=520):
+    """An SVG picture: clusters on a circle, one arrow per peering (source cluster -> peer), coloured by status."""
+    n = max(len(nodes), 1)
+    centre = size / 2.0
+    radius = size / 2.0 - 80 if n > 1 else 0
+    pos = {}
+    for i, node in enumerate(nodes):
+        angle = -math.pi / 2 + 2 * math.pi * i / n
+        pos[node["name"]] = (centre + radius * math.cos(angle), centre + radius * math.sin(angle))
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="mesh topology">' % (
+        size, size, size, size)]
+    parts.append('<defs>')
+    for status, colour in STATUS_COLOURS.items():
+        parts.append('<marker id="arrow-%s" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
+                     '<path d="M 0 0 L 10 5 L 0 10 z" fill="%s"/></marker>' % (status, colour))
+    parts.append('</defs>')
+    node_r = 46
+    for edge in edges:
+        if edge["source"] not in pos or edge["target"] not in pos:
+            continue
+        (x1, y1), (x2, y2) = pos[edge["source"]], pos[edge["target"]]
+        dx, dy = x2 - x1, y2 - y1
+        dist = math.hypot(dx, dy) or 1.0
+        ux, uy = dx / dist, dy / dist
+        ox, oy = -uy * 7, ux * 7  # offset both directions of a pair
+        sx, sy = x1 + ux * node_r + ox, y1 + uy * node_r + oy
+        ex, ey = x2 - ux * (node_r + 4) + ox, y2 - uy * (node_r + 4) + oy
+        colour = STATUS_COLOURS.get(edge["status"], "#555")
+        dash = ' stroke-dasharray="6 5"' if edge["status"] == "missing" else ""
+        parts.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="3"%s marker-end="url(#arrow-%s)">'
+                     '<title>%s</title></line>' % (sx, sy, ex, ey, colour, dash, edge["status"] if edge["status"] in STATUS_COLOURS else "missing",
+                                                   escape("%s -> %s: %s" % (edge["source"], edge["target"], edge["status"]))))
+    for node in nodes:
+        x, y = pos[node["name"]]
+        colour = STATUS_COLOURS.get(node["status"], "#555")
+        parts.append('<g><circle cx="%.1f" cy="%.1f" r="%d" fill="#ffffff" stroke="%s" stroke-width="5"/>'
+                     '<text x="%.1f" y="%.1f" text-anchor="middle" font-family="sans-serif" font-size="14" font-weight="bold">%s</text>'
+                     '<text x="%.1f" y="%.1f" text-anchor="middle" font-family="sans-serif" font-size="18">%s</text>'
+                     '<title>%s</title></g>' % (x, y, node_r, colour, x, y - 2, escape(node["name"]), x, y + 20, ICONS.get(node["status"], ""),
+                                                escape("%s: %s" % (node["name"], node["status"]))))
+    parts.append('</svg>')
+    return "".join(parts)
+
+
+def to_html(findings, summary, snapshots, title="Multicluster mesh check"):
+    """A self-contained HTML page: verdict, topology picture, per check x cluster matrix, findings with hints."""
+    nodes, edges = topology(snapshots, findings)
+    clusters = list(summary.get("clusters") or snapshots)
+    has_mesh = any(f["cluster"] is None for f in findings)
+    cols = clusters + ([MESH] if has_mesh else [])
+    rows = []
+    for check in summary.get("checks") or []:
+        cells = "".join('<td class="%s">%s</td>' % (check["clusters"].get(c, "na"), ICONS.get(check["clusters"].get(c), "–")) for c in cols)
+        rows.append("<tr><th>%s</th>%s</tr>" % (escape(check["title"]), cells))
+    items = []
+    for cluster, groups in _sections(findings, clusters):
+        items.append("<h3>%s</h3>" % escape("Cluster: %s" % cluster if cluster is not None else "Multicluster"))
+        for cid, own in groups:
+            items.append('<details%s><summary class="%s">%s %s</summary><ul>' % (
+                " open" if worst(f["level"] for f in own) == "error" else "", worst(f["level"] for f in own),
+                ICONS[worst(f["level"] for f in own)], escape(TITLES.get(cid, cid))))
+            for f in own:
+                hint = '<div class="hint">%s</div>' % escape(f["hint"]) if f.get("hint") and f["level"] in ("error", "warning") else ""
+                det = "<pre>%s</pre>" % escape("\n".join(f["details"])) if f.get("details") else ""
+                items.append('<li class="%s">%s %s%s%s</li>' % (f["level"], ICONS[f["level"]], escape(f["message"]), det, hint))
+            items.append("</ul></details>")
+    verdict = "passed" if summary.get("passed") else "found issues"
+    legend = " ".join('<span class="dot" style="background:%s"></span>%s' % (STATUS_COLOURS[s], s) for s in ("ok", "warning", "error", "missing"))
+    counts = summary.get("counts") or {}
+    return """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>%(title)s</title>
+<style>
+body{font-family:sans-serif;margin:24px;color:#222;max-width:1200px}
+h1{font-size:22px} .verdict{font-size:18px;padding:8px 12px;border-radius:6px;display:inline-block}
+.passed{background:#e3f4e6} .issues{background:#fbe3e3}
+.wrap{display:flex;gap:32px;flex-wrap:wrap;align-items:flex-start}
+table{border-collapse:collapse;font-size:13px} th,td{border:1px solid #ddd;padding:4px 8px;text-align:left}
+td{text-align:center} td.error{background:#fbe3e3} td.warning{background:#fff4d6} td.ok,td.info{background:#e3f4e6}
+summary{cursor:pointer;font-weight:bold;margin:4px 0} li{margin:3px 0} li.error{color:#a31f1d}
+.hint{color:#555;font-size:12px;margin-left:20px} pre{font-size:12px;background:#f6f6f6;padding:6px}
+.dot{display:inline-block;width:12px;height:12px;border-radius:6px;margin:0 4px 0 12px}
+</style></head><body>
+<h1>%(title)s</h1>
+<div class="verdict %(vclass)s">%(icon)s Multicluster check %(verdict)s &mdash; %(nerr)d errors, %(nwarn)d warnings, %(nclusters)d clusters</div>
+<div class="wrap"><div><h2>Topology</h2>%(svg)s<div>%(legend)s</div></div>
+<div><h2>Checks</h2><table><tr><th>Check</th>%(heads)s</tr>%(rows)s</table></div></div>
+<h2>Findings</h2>%(items)s
+</body></html>
+""" % {"title": escape(title), "vclass": "passed" if summary.get("passed") else "issues", "icon": "✅" if summary.get("passed") else "❌",
+       "verdict": verdict, "nerr": counts.get("error", 0), "nwarn": counts.get("warning", 0), "nclusters": len(clusters),
+       "svg": svg_topology(nodes, edges), "legend": legend, "heads": "".join("<th>%s</th>" % escape(c) for c in cols),
+       "rows": "".join(rows), "items": "\n".join(items)}

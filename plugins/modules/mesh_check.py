@@ -1,0 +1,256 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: meshops platform engineering
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: mesh_check
+short_description: Evaluate the multicluster ambient + SPIRE mesh checks over the snapshots of all clusters
+version_added: 0.1.0
+description:
+  - Runs once over the snapshots taken by M(meshops.ambient_spire.mesh_snapshot) for every cluster and evaluates each check
+    as a pure function of the snapshots, like C(istioctl multicluster check) and beyond it.
+  - The checks are, in order, incompatible environment variables (C(ENABLE_PEERING_DISCOVERY), C(K8S_SELECT_WORKLOAD_ENTRIES),
+    C(PILOT_ENABLE_K8S_SELECT_WORKLOAD_ENTRIES)); license; pod health of istiod, ztunnel and the east-west gateway; east-west
+    gateway programmed with addresses; remote peers connected (C(gloo.solo.io/PeerConnected) and C(gloo.solo.io/PeeringSucceeded));
+    intermediate certificate compatibility; network configuration; stale autogenflat WorkloadEntries; SPIRE upstream CA;
+    SPIRE delegates and trust domains; ClusterSPIFFEIDs reconciled; cluster, network and trust domain names.
+  - Returns the findings (check, cluster, level C(ok)/C(info)/C(warning)/C(error), message, hint) and a summary, the
+    istioctl-like report lines, and writes JSON, JUnit XML, HTML (with a topology picture) and text reports to O(reports_dir).
+  - Fails when any check reports an error, unless O(fail_on_error=false).
+author:
+  - meshops platform engineering
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: In check mode the checks run but no report file is written.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  snapshots:
+    description:
+      - The RV(meshops.ambient_spire.mesh_snapshot#module:snapshot) of every cluster, one per cluster.
+    type: list
+    elements: dict
+    required: true
+  precheck:
+    description:
+      - Before linking, missing multicluster resources (east-west gateway, peers, remote gateways) are warnings, not failures;
+        the peers check never fails.
+    type: bool
+    default: false
+  flat_network:
+    description: Clusters may share a network (flat networking is declared); otherwise duplicate networks fail.
+    type: bool
+    default: false
+  root_ca_bundle:
+    description:
+      - PEM file with the shared root CA (for example C(<pki_dir>/root-ca-bundle.pem)). The SPIRE upstream CAs must chain to it.
+      - Without it, the root most clusters' C(cacerts) carry is taken as the shared root.
+    type: path
+  warning_days:
+    description: Warn when a CA certificate expires within this many days.
+    type: int
+    default: 90
+  checks:
+    description: Run only these checks (ids such as C(env_vars), C(peers), C(spire_upstream_ca)); default all.
+    type: list
+    elements: str
+  skip_checks:
+    description: Check ids not to run.
+    type: list
+    elements: str
+  verbose:
+    description: Whether RV(report_lines) holds the verbose report (sections, details and troubleshooting hints).
+    type: bool
+    default: false
+  reports_dir:
+    description: Directory to write the reports to (created 0755 when missing); no file is written when unset.
+    type: path
+  report_formats:
+    description: Report files to write to O(reports_dir).
+    type: list
+    elements: str
+    choices: [json, junit, html, text]
+    default: [json, junit, html, text]
+  report_basename:
+    description: Base name of the report files (C(<basename>.json), C(.junit.xml), C(.html), C(.txt)).
+    type: str
+    default: mesh-check
+  fail_on_error:
+    description: Fail the task when a check reports an error. The result (findings, report lines) is returned either way.
+    type: bool
+    default: true
+seealso:
+  - module: meshops.ambient_spire.mesh_snapshot
+  - name: istioctl multicluster check
+    description: The Solo istioctl command whose checks this module reproduces.
+    link: https://docs.solo.io/gloo-mesh/latest/troubleshooting/service-mesh/multicluster/
+'''
+
+EXAMPLES = r'''
+- name: Evaluate the checks once over all clusters' snapshots
+  meshops.ambient_spire.mesh_check:
+    snapshots: "{{ ansible_play_hosts | map('extract', hostvars, ['mesh_check_snapshot', 'snapshot']) | list }}"
+    flat_network: "{{ mesh_flat_network | default(false) }}"
+    reports_dir: "{{ playbook_dir }}/../reports"
+    verbose: true
+  run_once: true
+  delegate_to: localhost
+
+- name: Precheck before linking, never failing on missing peers
+  meshops.ambient_spire.mesh_check:
+    snapshots: "{{ my_snapshots }}"
+    precheck: true
+    fail_on_error: false
+  register: mesh_precheck
+'''
+
+RETURN = r'''
+findings:
+  description: Every finding, in report order.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - check: peers
+      cluster: cluster1
+      level: error
+      message: "peer cluster2 (network cluster2, gateway istio-eastwest/istio-remote-peer-cluster2) is not connected: ..."
+      hint: "A peer that is not connected points to ..."
+summary:
+  description: Status per check and cluster, counts per level, the failed and warning check ids, and the verdict.
+  returned: always
+  type: dict
+  contains:
+    passed:
+      description: No check reported an error.
+      type: bool
+    failed_checks:
+      description: Ids of the checks with an error.
+      type: list
+      elements: str
+    warning_checks:
+      description: Ids of the checks with warnings only.
+      type: list
+      elements: str
+    counts:
+      description: Number of findings per level.
+      type: dict
+    checks:
+      description: Per check id, title, worst status, and status per cluster.
+      type: list
+      elements: dict
+    clusters:
+      description: The cluster names.
+      type: list
+      elements: str
+report_lines:
+  description: The istioctl-like text report, one line per item (C(=== Cluster <name> ===) sections, ✅ ⚠️ ❌ ℹ).
+  returned: always
+  type: list
+  elements: str
+report_files:
+  description: Paths of the report files written.
+  returned: when O(reports_dir) is set and not in check mode
+  type: dict
+  sample: {json: reports/mesh-check.json, junit: reports/mesh-check.junit.xml}
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks.registry import CHECK_IDS, index_snapshots, run_checks, summarize
+from ansible_collections.meshops.ambient_spire.plugins.module_utils import _report
+
+EXTENSIONS = {"json": ".json", "junit": ".junit.xml", "html": ".html", "text": ".txt"}
+
+
+def write_reports(module, findings, summary, snapshots, lines_verbose):
+    params = module.params
+    directory = params["reports_dir"]
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)
+    files = {}
+    for fmt in params["report_formats"]:
+        if fmt == "json":
+            content = _report.to_json(findings, summary)
+        elif fmt == "junit":
+            content = _report.to_junit(findings, summary)
+        elif fmt == "html":
+            content = _report.to_html(findings, summary, snapshots)
+        else:
+            content = "\n".join(lines_verbose) + "\n"
+        path = os.path.join(directory, params["report_basename"] + EXTENSIONS[fmt])
+        tmp = path + ".tmp"
+        with open(tmp, "w") as handle:
+            handle.write(content)
+        os.chmod(tmp, 0o644)
+        os.rename(tmp, path)
+        files[fmt] = path
+    return files
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "snapshots": {"type": "list", "elements": "dict", "required": True},
+            "precheck": {"type": "bool", "default": False},
+            "flat_network": {"type": "bool", "default": False},
+            "root_ca_bundle": {"type": "path"},
+            "warning_days": {"type": "int", "default": 90},
+            "checks": {"type": "list", "elements": "str"},
+            "skip_checks": {"type": "list", "elements": "str"},
+            "verbose": {"type": "bool", "default": False},
+            "reports_dir": {"type": "path"},
+            "report_formats": {"type": "list", "elements": "str", "choices": ["json", "junit", "html", "text"],
+                               "default": ["json", "junit", "html", "text"]},
+            "report_basename": {"type": "str", "default": "mesh-check"},
+            "fail_on_error": {"type": "bool", "default": True},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    unknown = sorted(set((params["checks"] or []) + (params["skip_checks"] or [])) - set(CHECK_IDS))
+    if unknown:
+        module.fail_json(msg="unknown check ids %s; valid: %s" % (", ".join(unknown), ", ".join(CHECK_IDS)))
+    try:
+        snapshots = index_snapshots([s for s in params["snapshots"] if s])
+    except ValueError as exc:
+        module.fail_json(msg="invalid snapshots: %s" % exc)
+    if not snapshots:
+        module.fail_json(msg="no snapshots given")
+    options = {"precheck": params["precheck"], "flat_network": params["flat_network"], "warning_days": params["warning_days"]}
+    if params["root_ca_bundle"]:
+        try:
+            with open(params["root_ca_bundle"]) as handle:
+                options["root_ca_pem"] = handle.read()
+        except (IOError, OSError) as exc:
+            module.fail_json(msg="cannot read root_ca_bundle %s: %s" % (params["root_ca_bundle"], exc))
+    findings = run_checks(snapshots, options, only=params["checks"], skip=params["skip_checks"])
+    summary = summarize(findings, snapshots)
+    summary["precheck"] = params["precheck"]
+    lines_verbose = _report.text_lines(findings, summary, verbose=True)
+    lines = lines_verbose if params["verbose"] else _report.text_lines(findings, summary, verbose=False)
+    result = {"changed": False, "findings": findings, "summary": summary, "report_lines": lines}
+    if params["reports_dir"] and not module.check_mode:
+        try:
+            result["report_files"] = write_reports(module, findings, summary, snapshots, lines_verbose)
+        except (IOError, OSError) as exc:
+            module.fail_json(msg="cannot write reports to %s: %s" % (params["reports_dir"], exc), **result)
+    if summary["failed_checks"] and params["fail_on_error"]:
+        module.fail_json(msg="multicluster check found issues: %s" % ", ".join(summary["failed_checks"]), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

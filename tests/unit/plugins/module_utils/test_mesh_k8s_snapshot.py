@@ -1,0 +1,234 @@
+# -*- coding: utf-8 -*-
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import base64
+import json
+
+import pytest
+
+from ansible_collections.meshops.ambient_spire.plugins.module_utils import _k8s_snapshot as snap_mod
+from ansible_collections.meshops.ambient_spire.plugins.module_utils import _k8s_client as client_mod
+
+
+class FakeResp(object):
+    def __init__(self, data):
+        self.data = data
+
+
+class FakeApiError(Exception):
+    def __init__(self, status, reason="Not Found"):
+        Exception.__init__(self, reason)
+        self.status = status
+        self.reason = reason
+
+
+class FakeApi(object):
+    def __init__(self, docs, errors=None):
+        self.docs = docs
+        self.errors = errors or {}
+        self.calls = []
+
+    def call_api(self, path, method, query_params=None, **kwargs):
+        self.calls.append((method, path, tuple(query_params or ())))
+        if path in self.errors:
+            raise FakeApiError(*self.errors[path])
+        if path not in self.docs:
+            raise FakeApiError(404)
+        doc = self.docs[path]
+        if isinstance(doc, dict) and "__by_selector__" in doc:
+            doc = doc["__by_selector__"][dict(query_params or ()).get("labelSelector")]
+        return FakeResp(doc if isinstance(doc, bytes) else json.dumps(doc).encode())
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+def _pod(name, ns, labels, ready=True, phase="Running"):
+    return {"metadata": {"name": name, "namespace": ns, "labels": labels},
+            "spec": {"containers": [{"name": "c"}]},
+            "status": {"phase": phase, "containerStatuses": [{"ready": ready, "restartCount": 2,
+                                                              "state": {} if ready else {"waiting": {"reason": "CrashLoopBackOff"}}}]}}
+
+
+SERVER_CONF = json.dumps({"server": {"trust_domain": "cluster1"}, "plugins": {"UpstreamAuthority": [{"disk": {"plugin_data": {
+    "cert_file_path": "/run/spire/upstream_ca/tls.crt", "key_file_path": "/run/spire/upstream_ca/tls.key",
+    "bundle_file_path": "/run/spire/upstream_ca/bundle.crt"}}}]}})
+AGENT_CONF = json.dumps({"agent": {"trust_domain": "cluster1", "authorized_delegates": ["spiffe://cluster1/ns/istio-system/sa/ztunnel"]}})
+CM_CONF = "apiVersion: spire.spiffe.io/v1alpha1\nkind: ControllerManagerConfig\nclassName: spire-server-spire\nwatchClassless: false\ntrustDomain: cluster1\n"
+
+
+def docs():
+    return {
+        "/api/v1/namespaces": {"items": [
+            {"metadata": {"name": "istio-system", "labels": {"topology.istio.io/network": "cluster1"}}},
+            {"metadata": {"name": "bookinfo", "labels": {"istio.io/dataplane-mode": "ambient"}}},
+            {"metadata": {"name": "spire-server"}}]},
+        "/apis/apps/v1/deployments": {"items": [{"metadata": {"name": "istiod-gloo", "namespace": "istio-system"}, "spec": {"template": {"spec": {
+            "containers": [{"name": "discovery", "env": [{"name": "CLUSTER_ID", "value": "cluster1"}, {"name": "ENABLE_PEERING_DISCOVERY", "value": "true"},
+                                                          {"name": "SOLO_LICENSE_KEY", "valueFrom": {"secretKeyRef": {"name": "x", "key": "y"}}}]}]}}}}]},
+        "/apis/apps/v1/daemonsets": {"items": [{"metadata": {"name": "ztunnel", "namespace": "istio-system"}, "spec": {"template": {"spec": {
+            "containers": [{"name": "istio-proxy", "env": [{"name": "NETWORK", "value": "cluster1"}]}]}}}}]},
+        "/api/v1/pods": {"items": [
+            _pod("istiod-gloo-1", "istio-system", {"app": "istiod"}),
+            _pod("ztunnel-a", "istio-system", {"app": "ztunnel"}, ready=False),
+            _pod("istio-eastwest-1", "istio-eastwest", {"service.istio.io/canonical-name": "istio-eastwest"}),
+            _pod("productpage", "bookinfo", {}),
+            _pod("excluded", "bookinfo", {"istio.io/dataplane-mode": "none"}),
+            _pod("other", "default", {})]},
+        "/apis/gateway.networking.k8s.io/v1/gateways": {"items": [{
+            "metadata": {"name": "istio-remote-peer-cluster2", "namespace": "istio-eastwest", "labels": {"topology.istio.io/network": "cluster2"},
+                         "annotations": {"gateway.istio.io/trust-domain": "cluster2", "kubectl.kubernetes.io/last-applied-configuration": "{big}"}},
+            "spec": {"gatewayClassName": "istio-remote", "addresses": [{"type": "IPAddress", "value": "10.0.0.2"}],
+                     "listeners": [{"name": "xds-tls", "port": 15012, "protocol": "TLS"}]},
+            "status": {"conditions": [{"type": "gloo.solo.io/PeerConnected", "status": "True", "reason": "Programmed"}]}}]},
+        "/api/v1/services": {"items": [{"metadata": {"name": "istio-eastwest", "namespace": "istio-eastwest", "labels": {"istio.io/expose-istiod": "15012"}},
+                                        "spec": {"type": "LoadBalancer"}, "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.1"}]}}}]},
+        "/apis/networking.istio.io/v1/namespaces/istio-system/workloadentries": {"items": [
+            {"metadata": {"name": "autogenflat.cluster2.bookinfo.p.abc", "labels": {"solo.io/source-workload": "autogenflat.cluster2.bookinfo.p",
+                                                                                     "solo.io/source-cluster": "cluster2"},
+                          "annotations": {"solo.io/peered-workload-uid": "cluster2//Pod/bookinfo/p"}}},
+            {"metadata": {"name": "manual", "labels": {}}}]},
+        "/api/v1/namespaces/istio-system/secrets/cacerts": {"data": {"ca-cert.pem": b64("CA"), "ca-key.pem": b64("SECRET-KEY-MATERIAL"),
+                                                                     "root-cert.pem": b64("ROOT"), "cert-chain.pem": b64("CHAIN")}},
+        "/api/v1/namespaces/istio-system/configmaps": {"items": [
+            {"metadata": {"name": "istio-ca-root-cert"}, "data": {"root-cert.pem": "ROOTCM"}},
+            {"metadata": {"name": "istio-gloo"}, "data": {"mesh": "trustDomain: cluster1\n"}},
+            {"metadata": {"name": "istio"}, "data": {"mesh": "trustDomain: other\n"}}]},
+        "/api/v1/namespaces/spire-server/configmaps": {"items": [
+            {"metadata": {"name": "spire-server"}, "data": {"server.conf": SERVER_CONF}},
+            {"metadata": {"name": "spire-agent"}, "data": {"agent.conf": AGENT_CONF}},
+            {"metadata": {"name": "spire-controller-manager"}, "data": {"controller-manager-config.yaml": CM_CONF}}]},
+        "/api/v1/namespaces/spire-server/secrets/spiffe-upstream-ca": {"data": {"tls.crt": b64("UP"), "tls.key": b64("UPKEY"), "bundle.crt": b64("ROOT")}},
+        "/apis/spire.spiffe.io/v1alpha1/clusterspiffeids": {"items": [
+            {"metadata": {"name": "istio-ambient-reg"}, "spec": {"className": "spire-server-spire"}, "status": {"stats": {"podsSelected": 3}}},
+            {"metadata": {"name": "classless"}, "spec": {}}]},
+        "/api/v1/namespaces/istio-system/pods/istiod-gloo-1:15014/proxy/debug/license":
+            json.dumps({"State": "OK", "Product": "GlooMesh"}).encode(),
+    }
+
+
+def test_snapshot_shape_and_bounded_requests():
+    api = FakeApi(docs())
+    snap = snap_mod.take_snapshot(api, context="ctx1")
+    assert snap["cluster"] == "cluster1"  # from CLUSTER_ID
+    assert snap["requests"] == len(api.calls) == 13
+    assert all(method == "GET" for method, dummy, dummy2 in api.calls)
+    assert snap["namespaces"]["istio-system"] == {"topology.istio.io/network": "cluster1"}
+    assert snap["istiod_deployments"][0]["env"]["ENABLE_PEERING_DISCOVERY"] == "true"
+    assert snap["istiod_deployments"][0]["env_from_refs"] == ["SOLO_LICENSE_KEY"]
+    assert snap["ztunnel_daemonsets"][0]["env"] == {"NETWORK": "cluster1"}
+    assert [p["name"] for p in snap["pods"]["istiod"]] == ["istiod-gloo-1"]
+    zt = snap["pods"]["ztunnel"][0]
+    assert zt["ready"] is False and zt["reason"] == "CrashLoopBackOff" and zt["ready_count"] == "0/1" and zt["restarts"] == 2
+    assert snap["ambient"] == {"namespaces": ["bookinfo"], "pods": 1}
+    assert "default/other" in snap["pod_index"] and len(snap["pod_index"]) == 6
+    gw = snap["gateways"][0]
+    assert gw["class"] == "istio-remote" and gw["annotations"] == {"gateway.istio.io/trust-domain": "cluster2"}
+    assert gw["spec_addresses"] == [{"type": "IPAddress", "value": "10.0.0.2"}]
+    assert snap["eastwest_services"][0]["ingress"] == ["10.0.0.1"]
+    assert snap["workload_entries"]["total"] == 2
+    assert snap["workload_entries"]["autogenflat"] == [{"name": "autogenflat.cluster2.bookinfo.p.abc", "source_workload": "autogenflat.cluster2.bookinfo.p",
+                                                        "source_cluster": "cluster2", "peered_uid": "cluster2//Pod/bookinfo/p"}]
+    assert snap["cacerts"]["ca_cert"] == "CA" and snap["cacerts"]["root_cert"] == "ROOT" and snap["cacerts"]["key_present"]
+    assert snap["istio_ca_root_cert"] == "ROOTCM"
+    assert snap["mesh_config"] == {"name": "istio-gloo", "trust_domain": "cluster1"}
+    spire = snap["spire"]
+    assert spire["server"]["bundle_file_path"] is True and spire["server"]["trust_domain"] == "cluster1"
+    assert spire["server"]["upstream_authority"] == "disk"
+    assert spire["agent"]["authorized_delegates"] == ["spiffe://cluster1/ns/istio-system/sa/ztunnel"]
+    assert spire["controller_manager"]["class_name"] == "spire-server-spire" and spire["controller_manager"]["watch_classless"] is False
+    assert spire["upstream_ca"]["certificate"] == "UP" and spire["upstream_ca"]["bundle"] == "ROOT"
+    assert spire["cluster_spiffe_ids"][1] == {"name": "classless", "class_name": "", "fallback": False, "pod_selector": None,
+                                             "namespace_selector": None, "stats": None}
+    assert snap["license"] == {"status": "ok", "state": "OK", "product": "GlooMesh", "pod": "istiod-gloo-1"}
+    assert snap["missing"] == []
+    text = json.dumps(snap)
+    assert "SECRET-KEY-MATERIAL" not in text and "UPKEY" not in text and b64("SECRET-KEY-MATERIAL") not in text
+    assert "last-applied" not in text
+
+
+def test_snapshot_missing_crds_and_resources():
+    d = docs()
+    for path in ("/apis/gateway.networking.k8s.io/v1/gateways", "/apis/spire.spiffe.io/v1alpha1/clusterspiffeids",
+                 "/api/v1/namespaces/istio-system/secrets/cacerts", "/api/v1/namespaces/spire-server/secrets/spiffe-upstream-ca",
+                 "/apis/networking.istio.io/v1/namespaces/istio-system/workloadentries",
+                 "/api/v1/namespaces/istio-system/pods/istiod-gloo-1:15014/proxy/debug/license"):
+        del d[path]
+    d["/api/v1/namespaces/istio-system/configmaps"] = {"items": []}
+    snap = snap_mod.take_snapshot(FakeApi(d), cluster_name="c1")
+    assert snap["cluster"] == "c1"
+    assert len(snap["missing"]) == 5
+    assert snap["gateways"] == [] and snap["spire"]["cluster_spiffe_ids"] is None
+    assert snap["cacerts"] == {"present": False} and snap["spire"]["upstream_ca"]["present"] is False
+    assert snap["license"]["status"] == "not_supported"
+    assert snap["mesh_config"] is None
+
+
+def test_snapshot_license_no_ready_pod_and_server_error():
+    d = docs()
+    d["/api/v1/pods"]["items"][0]["status"]["containerStatuses"][0]["ready"] = False
+    snap = snap_mod.take_snapshot(FakeApi(d), cluster_name="c1")
+    assert snap["license"] == {"status": "no_pod"} and snap["requests"] == 12
+    api = FakeApi(docs(), errors={"/api/v1/namespaces/istio-system/pods/istiod-gloo-1:15014/proxy/debug/license": (503, "Service Unavailable")})
+    assert snap_mod.take_snapshot(api, cluster_name="c1")["license"]["status"] == "error"
+    snap = snap_mod.take_snapshot(FakeApi(docs()), cluster_name="c1", license_check=False)
+    assert snap["license"] == {"status": "skipped"}
+
+
+def test_snapshot_api_error_names_cluster():
+    api = FakeApi(docs(), errors={"/api/v1/pods": (403, "Forbidden")})
+    with pytest.raises(snap_mod.SnapshotError) as exc:
+        snap_mod.take_snapshot(api, cluster_name="cluster9")
+    assert str(exc.value) == "cluster cluster9: GET /api/v1/pods failed: 403 Forbidden"
+
+
+def test_snapshot_tls_style_cacerts_and_agent_namespace():
+    d = docs()
+    d["/api/v1/namespaces/istio-system/secrets/cacerts"] = {"data": {"tls.crt": b64("CA"), "tls.key": b64("K"), "ca.crt": b64("ROOT")}}
+    d["/api/v1/namespaces/spire-system/configmaps"] = {"items": []}
+    snap = snap_mod.take_snapshot(FakeApi(d), cluster_name="c1", spire_agent_namespace="spire-system")
+    assert snap["cacerts"]["format"] == "tls" and snap["cacerts"]["root_cert"] == "ROOT"
+    assert snap["requests"] == 14
+
+
+def test_hcl_configs():
+    server = 'server {\n trust_domain = "td1"\n}\nplugins {\n UpstreamAuthority "disk" {\n plugin_data {\n cert_file_path = "/a"\n }\n }\n}\n'
+    parsed = snap_mod.spire_server_config(server)
+    assert parsed["trust_domain"] == "td1" and parsed["bundle_file_path"] is False and parsed["upstream_authority"] == "disk"
+    agent = 'agent {\n trust_domain = "td1"\n authorized_delegates = [\n "spiffe://td1/ns/istio-system/sa/ztunnel",\n ]\n}\n'
+    assert snap_mod.spire_agent_config(agent)["authorized_delegates"] == ["spiffe://td1/ns/istio-system/sa/ztunnel"]
+    assert snap_mod.controller_manager_config("{not yaml")["parse_error"]
+
+
+def test_mesh_config_default_trust_domain():
+    assert snap_mod.mesh_config([{"metadata": {"name": "istio"}, "data": {"mesh": "defaultConfig: {}\n"}}]) == {"name": "istio", "trust_domain": "cluster.local"}
+
+
+def test_auth_resolution_env_and_direct(tmp_path):
+    env = {"K8S_AUTH_CONTEXT": "envctx", "K8S_AUTH_VERIFY_SSL": "no", "K8S_AUTH_KUBECONFIG": "/x"}
+    auth = client_mod.resolve_auth({"context": None, "kubeconfig": "/y"}, env)
+    assert auth == {"context": "envctx", "validate_certs": False, "kubeconfig": "/y"}
+    assert client_mod.direct_auth({"host": "https://h", "api_key": "t"})
+    assert not client_mod.direct_auth({"host": "https://h"})
+    conf = client_mod.build_configuration({"host": "https://h:6443", "api_key": "tok", "validate_certs": False})
+    assert conf.host == "https://h:6443" and conf.api_key == {"authorization": "Bearer tok"} and conf.verify_ssl is False
+    with pytest.raises(client_mod.K8sClientError) as exc:
+        client_mod.build_configuration({"kubeconfig": str(tmp_path / "missing"), "context": "nope"})
+    assert "context nope" in str(exc.value)
+
+
+def test_kubeconfig_dict_and_sensitive_values(tmp_path):
+    kc = {"apiVersion": "v1", "kind": "Config", "current-context": "a",
+          "clusters": [{"name": "a", "cluster": {"server": "https://127.0.0.1:1", "certificate-authority-data": "Q0E="}}],
+          "users": [{"name": "a", "user": {"token": "s3cr3t"}}],
+          "contexts": [{"name": "a", "context": {"cluster": "a", "user": "a"}}]}
+    assert client_mod.sensitive_kubeconfig_values(kc) == {"s3cr3t", "Q0E="}
+    conf = client_mod.build_configuration({"kubeconfig": {"apiVersion": "v1", "kind": "Config", "current-context": "a",
+                                                          "clusters": [{"name": "a", "cluster": {"server": "https://127.0.0.1:1"}}],
+                                                          "users": [{"name": "a", "user": {"token": "s3cr3t"}}],
+                                                          "contexts": [{"name": "a", "context": {"cluster": "a", "user": "a"}}]}})
+    assert conf.host == "https://127.0.0.1:1"
+    assert set(client_mod.auth_argument_spec()) == set(client_mod.AUTH_ARG_SPEC)
+    assert client_mod.AUTH_ARG_SPEC["api_key"]["no_log"] and client_mod.AUTH_ARG_SPEC["password"]["no_log"]

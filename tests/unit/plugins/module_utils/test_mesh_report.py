@@ -1,0 +1,90 @@
+# -*- coding: utf-8 -*-
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+import sys
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "checks"))
+
+from mesh_fixtures import healthy  # noqa: E402  pylint: disable=wrong-import-position
+
+from ansible_collections.meshops.ambient_spire.plugins.module_utils import _report  # noqa: E402
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks import registry  # noqa: E402
+
+NO_PKI = ["intermediate_certs", "spire_upstream_ca"]
+
+
+def _run(snaps, **options):
+    findings = registry.run_checks(snaps, options, skip=NO_PKI)
+    return findings, registry.summarize(findings, snaps)
+
+
+def test_text_healthy_one_line_per_check():
+    findings, summary = _run(healthy())
+    lines = _report.text_lines(findings, summary)
+    assert lines[0] == "=== Cluster: cluster1 ==="
+    assert "=== Cluster: cluster2 ===" in lines
+    assert "✅ Incompatible Environment Variable Check: all relevant environment variables are valid" in lines
+    assert "✅ Pod Check (istiod): all pods healthy" in lines
+    assert "✅ Peers Check: all clusters connected" in lines
+    assert "⚠️ Stale Workloads Check: no autogenflat workload entries found" in lines
+    assert lines[-1] == "✅ Multicluster check passed with warnings (2 warnings)"
+    section = lines[1:lines.index("=== Cluster: cluster2 ===") - 1]
+    assert len(section) == len(registry.CHECK_IDS) - len(NO_PKI)
+
+
+def test_text_verbose_has_sections_details_hints():
+    snaps = healthy()
+    snaps["cluster1"]["istiod_deployments"][0]["env"]["ENABLE_PEERING_DISCOVERY"] = "false"
+    findings, summary = _run(snaps)
+    lines = _report.text_lines(findings, summary, verbose=True)
+    assert "--- Incompatible Environment Variable Check ---" in lines
+    assert "--- Peers Check ---" in lines and "- gloo.solo.io/PeerConnected: True" in lines and "Status: connected ✅" in lines
+    assert any(line.startswith("   ↳ Check the istiod environment") for line in lines)
+    assert lines[-1].startswith("❌ Multicluster check found issues: Incompatible Environment Variable Check failed (1 errors")
+    short = _report.text_lines(findings, summary)
+    assert '❌ Incompatible Environment Variable Check: ENABLE_PEERING_DISCOVERY is invalid ("false"): must be enabled for multicluster service discovery' in short
+    assert short[-1].startswith("Run with verbose output")
+
+
+def test_text_mesh_wide_section():
+    snaps = healthy()
+    findings, summary = _run(snaps, flat_network=True)
+    findings.append({"check": "network", "cluster": None, "level": "info", "message": "x", "hint": ""})
+    lines = _report.text_lines(findings, registry.summarize(findings, snaps))
+    assert "=== Multicluster ===" in lines
+
+
+def test_json_and_junit():
+    snaps = healthy()
+    snaps["cluster2"]["pods"]["istiod"][0]["ready"] = False
+    findings, summary = _run(snaps)
+    doc = json.loads(_report.to_json(findings, summary, {"x": 1}))
+    assert doc["summary"]["failed_checks"] == ["pods_istiod"] and doc["meta"] == {"x": 1}
+    root = ET.fromstring(_report.to_junit(findings, summary).encode("utf-8"))
+    cases = root.findall(".//testcase")
+    assert len(cases) == 2 * (len(registry.CHECK_IDS) - len(NO_PKI))
+    failed = [c for c in cases if c.find("failure") is not None]
+    assert [c.get("name") for c in failed] == ["Pod Check (istiod) [cluster2]"]
+    assert root.get("failures") == "1"
+    assert "1 of 1 pods unhealthy" in failed[0].find("failure").get("message")
+
+
+def test_topology_and_html():
+    snaps = healthy(3)
+    gw = [g for g in snaps["cluster1"]["gateways"] if g["name"] == "istio-remote-peer-cluster2"][0]
+    gw["conditions"] = [c for c in gw["conditions"] if c["type"] != "gloo.solo.io/PeerConnected"]
+    snaps["cluster3"]["gateways"] = [g for g in snaps["cluster3"]["gateways"] if g["name"] != "istio-remote-peer-cluster1"]
+    findings, summary = _run(snaps)
+    nodes, edges = _report.topology(snaps, findings)
+    assert [n["name"] for n in nodes] == ["cluster1", "cluster2", "cluster3"]
+    status = dict(((e["source"], e["target"]), e["status"]) for e in edges)
+    assert status[("cluster1", "cluster2")] == "error" and status[("cluster2", "cluster1")] == "ok"
+    assert status[("cluster3", "cluster1")] == "missing" and len(edges) == 6
+    html = _report.to_html(findings, summary, snaps)
+    assert html.startswith("<!DOCTYPE html>") and "<svg" in html and "cluster3" in html
+    assert "#d3302f" in html and "stroke-dasharray" in html
+    assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")  # self-contained

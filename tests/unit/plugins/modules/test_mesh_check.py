@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+import sys
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "module_utils", "checks"))
+
+from mesh_fixtures import healthy  # noqa: E402  pylint: disable=wrong-import-position
+
+from ansible_collections.meshops.ambient_spire.plugins.modules import mesh_check  # noqa: E402
+
+NO_PKI = ["intermediate_certs", "spire_upstream_ca"]
+
+
+def run(args, capsys):
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exc:
+            mesh_check.main()
+    out = json.loads(capsys.readouterr().out)
+    return exc.value.code, out
+
+
+def test_healthy_passes_and_writes_reports(tmp_path, capsys):
+    rc, out = run({"snapshots": list(healthy().values()), "skip_checks": NO_PKI, "reports_dir": str(tmp_path / "r"), "verbose": True}, capsys)
+    assert rc == 0 and not out.get("failed") and out["changed"] is False
+    assert out["summary"]["passed"] is True
+    assert set(out["report_files"]) == {"json", "junit", "html", "text"}
+    for path in out["report_files"].values():
+        assert os.path.getsize(path) > 100
+    assert "--- Peers Check ---" in out["report_lines"]
+
+
+def test_failure_fails_task_with_findings(capsys):
+    snaps = healthy()
+    snaps["cluster2"]["istiod_deployments"][0]["env"]["PILOT_ENABLE_K8S_SELECT_WORKLOAD_ENTRIES"] = "false"
+    rc, out = run({"snapshots": list(snaps.values()), "skip_checks": NO_PKI}, capsys)
+    assert rc == 1 and out["failed"] and out["msg"] == "multicluster check found issues: env_vars"
+    assert out["summary"]["failed_checks"] == ["env_vars"] and out["findings"]
+    rc, out = run({"snapshots": list(snaps.values()), "skip_checks": NO_PKI, "fail_on_error": False}, capsys)
+    assert rc == 0 and not out["summary"]["passed"]
+
+
+def test_precheck_does_not_fail_on_missing_peers(capsys):
+    snaps = healthy()
+    for snap in snaps.values():
+        snap["gateways"] = [g for g in snap["gateways"] if g["class"] != "istio-remote"]
+    rc, out = run({"snapshots": list(snaps.values()), "skip_checks": NO_PKI}, capsys)
+    assert rc == 1 and out["summary"]["failed_checks"] == ["peers"]
+    rc, out = run({"snapshots": list(snaps.values()), "skip_checks": NO_PKI, "precheck": True}, capsys)
+    assert rc == 0 and out["summary"]["passed"]
+
+
+def test_check_mode_writes_nothing(tmp_path, capsys):
+    rc, out = run({"snapshots": list(healthy().values()), "skip_checks": NO_PKI, "reports_dir": str(tmp_path / "r"), "_ansible_check_mode": True},
+                  capsys)
+    assert rc == 0 and "report_files" not in out and not (tmp_path / "r").exists()
+
+
+def test_bad_inputs(tmp_path, capsys):
+    rc, out = run({"snapshots": list(healthy().values()), "checks": ["nope"]}, capsys)
+    assert rc == 1 and "unknown check ids nope" in out["msg"]
+    snap = healthy()["cluster1"]
+    rc, out = run({"snapshots": [snap, snap]}, capsys)
+    assert rc == 1 and "two snapshots for cluster cluster1" in out["msg"]
+    rc, out = run({"snapshots": list(healthy().values()), "root_ca_bundle": str(tmp_path / "none.pem")}, capsys)
+    assert rc == 1 and "cannot read root_ca_bundle" in out["msg"]
+    rc, out = run({"snapshots": []}, capsys)
+    assert rc == 1 and out["msg"] == "no snapshots given"
