@@ -1,0 +1,1 @@
+"""An emulated multi-cluster Kubernetes API for the collection's tests (see README.md)."""

@@ -1,0 +1,54 @@
+"""Admin routes of the core: /_emulator/status and /_emulator/faults (API faults, each reversible)."""
+
+from emulator.cluster import FAULT_DEFAULTS
+from emulator.errors import ApiError
+
+
+def status(cluster, _request):
+    """Objects, requests, writes (create/update/patch/delete without dryRun), dry runs, per-verb counts, faults."""
+    stats = cluster.stats
+    return {"cluster": cluster.name, "port": cluster.port, "objects": cluster.store.count(),
+            "resource_version": cluster.store.rv, "requests": stats["requests"], "writes": stats["writes"],
+            "dry_runs": stats["dry_runs"], "verbs": {v: stats[v] for v in ("post", "put", "patch", "delete")},
+            "faults": {k: v for k, v in cluster.faults.items() if v != FAULT_DEFAULTS[k]}}
+
+
+def get_faults(cluster, _request):
+    """The current fault settings."""
+    return cluster.faults
+
+
+async def set_faults(cluster, request):
+    """Merge fault settings: error_rate, error_code, latency_ms, reset_rate, outage, token_revoked, conflict_rate."""
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise ApiError(400, "faults must be a JSON object") from exc
+    if not isinstance(body, dict) or not set(body) <= set(FAULT_DEFAULTS):
+        raise ApiError(400, "unknown fault setting(s); known: %s" % ", ".join(sorted(FAULT_DEFAULTS)))
+    for key, value in body.items():
+        if not isinstance(value, type(FAULT_DEFAULTS[key])) and not (isinstance(value, int) and isinstance(FAULT_DEFAULTS[key], float)):
+            raise ApiError(400, "fault %s must be a %s" % (key, type(FAULT_DEFAULTS[key]).__name__))
+    cluster.faults.update(body)
+    return cluster.faults
+
+
+def clear_faults(cluster, _request):
+    """Back to no faults."""
+    cluster.faults.clear()
+    cluster.faults.update(FAULT_DEFAULTS)
+    return cluster.faults
+
+
+def clusters(cluster, _request):
+    """Every cluster of this process with its port (for tooling)."""
+    return {name: {"port": c.port, "index": c.index} for name, c in cluster.emulator.clusters.items()}
+
+
+def setup(emulator):
+    """Register the core admin routes."""
+    emulator.add_admin_route("GET", "/_emulator/status", status)
+    emulator.add_admin_route("GET", "/_emulator/faults", get_faults)
+    emulator.add_admin_route("POST", "/_emulator/faults", set_faults)
+    emulator.add_admin_route("DELETE", "/_emulator/faults", clear_faults)
+    emulator.add_admin_route("GET", "/_emulator/clusters", clusters)

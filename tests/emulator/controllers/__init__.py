@@ -1,0 +1,1 @@
+"""Controllers: every module here with a setup(emulator) function is loaded at start (builtin first)."""

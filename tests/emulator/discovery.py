@@ -1,0 +1,101 @@
+"""Discovery documents (/api, /apis, resource lists) and the minimal OpenAPI v3 documents, from a Registry."""
+
+VERSION = {"major": "1", "minor": "33", "gitVersion": "v1.33.1", "gitCommit": "emulated", "gitTreeState": "clean",
+           "buildDate": "2026-11-29T00:00:00Z", "goVersion": "go1.24.3", "compiler": "gc", "platform": "linux/amd64"}
+VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+SUBRESOURCES = {"Pod": ("log", "proxy"), "Service": ("proxy",), "Deployment": ("scale",), "StatefulSet": ("scale",)}
+
+
+def _singular(rtype):
+    return rtype.kind.lower()
+
+
+def resource_list(registry, group, version):
+    """APIResourceList of one group/version."""
+    resources = []
+    for rtype in sorted(registry.in_group_version(group, version), key=lambda t: t.plural):
+        entry = {"name": rtype.plural, "singularName": _singular(rtype), "namespaced": rtype.namespaced,
+                 "kind": rtype.kind, "verbs": VERBS}
+        if rtype.short_names:
+            entry["shortNames"] = list(rtype.short_names)
+        if rtype.categories:
+            entry["categories"] = list(rtype.categories)
+        resources.append(entry)
+        subs = (("status",) if rtype.has_status else ()) + (SUBRESOURCES.get(rtype.kind, ()) if not group or group == "apps" else ())
+        for sub in subs:
+            resources.append({"name": "%s/%s" % (rtype.plural, sub), "singularName": "", "namespaced": rtype.namespaced,
+                              "kind": rtype.kind, "verbs": ["get", "patch", "update"]})
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": api_version_of_gv(group, version),
+            "resources": resources}
+
+
+def api_version_of_gv(group, version):
+    """"group/version" or "v1"."""
+    return "%s/%s" % (group, version) if group else version
+
+
+def _group(name, versions):
+    gvs = [{"groupVersion": api_version_of_gv(name, v), "version": v} for v in versions]
+    return {"name": name, "versions": gvs, "preferredVersion": gvs[0]}
+
+
+def api_versions():
+    """The /api document."""
+    return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
+        {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]}
+
+
+def group_list(registry):
+    """The /apis document."""
+    groups = [_group(g, vs) for g, vs in sorted(registry.group_versions().items()) if g]
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+
+def group(registry, name):
+    """The /apis/<group> document, or None."""
+    versions = registry.group_versions().get(name)
+    if not versions or not name:
+        return None
+    return dict(_group(name, versions), kind="APIGroup", apiVersion="v1")
+
+
+def openapi_v3_index(registry):
+    """/openapi/v3: one document per group/version."""
+    paths = {}
+    for grp, versions in registry.group_versions().items():
+        for ver in versions:
+            gv = "api/" + ver if not grp else "apis/%s/%s" % (grp, ver)
+            paths[gv] = {"serverRelativeURL": "/openapi/v3/%s?hash=%d" % (gv, registry.generation)}
+    return {"paths": paths}
+
+
+def openapi_v3_document(registry, group_name, version):
+    """A minimal OpenAPI v3 document of one group/version: no schemas, but PATCH operations that declare the
+    fieldValidation parameter, so kubectl and helm leave validation to the server instead of needing schemas."""
+    types = registry.in_group_version(group_name, version)
+    if not types:
+        return None
+    params = [{"name": name, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
+              for name in ("dryRun", "fieldManager", "fieldValidation", "force")]
+    paths = {}
+    for rtype in types:
+        prefix = "/api/" + version if not group_name else "/apis/%s/%s" % (group_name, version)
+        scope = prefix + ("/namespaces/{namespace}/" if rtype.namespaced else "/") + rtype.plural
+        gvk = {"group": group_name, "version": version, "kind": rtype.kind}
+        operation = {"operationId": "patch" + rtype.kind, "parameters": params, "x-kubernetes-action": "patch",
+                     "x-kubernetes-group-version-kind": gvk, "responses": {"200": {"description": "OK"}}}
+        post = dict(operation, operationId="create" + rtype.kind, **{"x-kubernetes-action": "post"})
+        paths[scope + "/{name}"] = {"patch": operation, "put": dict(operation, operationId="replace" + rtype.kind)}
+        paths[scope] = {"post": post}
+    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": VERSION["gitVersion"]}, "paths": paths,
+            "components": {"schemas": {}}}
+
+
+def table(objects, resource_version):
+    """A meta.k8s.io/v1 Table (Name, Age) with the objects included, for kubectl's human-readable output."""
+    rows = [{"cells": [o["metadata"]["name"], o["metadata"].get("creationTimestamp", "")], "object": o} for o in objects]
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": resource_version},
+            "columnDefinitions": [
+                {"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0},
+                {"name": "Created At", "type": "date", "format": "", "description": "Creation time", "priority": 0}],
+            "rows": rows}

@@ -1,0 +1,258 @@
+"""Command line: serve (foreground), up (background, returns when every cluster answers), down, status, fault, admin."""
+
+import argparse
+import asyncio
+import base64
+import json
+import logging
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import yaml
+from aiohttp import web
+
+from emulator import admin, tlsutil
+from emulator.cluster import Emulator
+from emulator.server import ClusterApp
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+DEFAULT_DIR = os.path.join(ROOT, ".emulator")
+
+
+def kubeconfig(emulator, ca_pem):
+    """A kubeconfig with one context per cluster (context name = cluster name)."""
+    ca = base64.b64encode(ca_pem).decode()
+    names = list(emulator.clusters)
+    return {
+        "apiVersion": "v1", "kind": "Config", "preferences": {}, "current-context": names[0],
+        "clusters": [{"name": n, "cluster": {"server": "https://127.0.0.1:%d" % c.port, "certificate-authority-data": ca}}
+                     for n, c in emulator.clusters.items()],
+        "users": [{"name": n, "user": {"token": c.token}} for n, c in emulator.clusters.items()],
+        "contexts": [{"name": n, "context": {"cluster": n, "user": n, "namespace": "default"}} for n in names],
+    }
+
+
+def _write_atomic(path, text, mode=0o600):
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+async def serve(state_dir, names, kubeconfig_path, nodes=2):
+    """Run every cluster until SIGTERM/SIGINT; writes state.json and the kubeconfig once listening."""
+    os.makedirs(state_dir, exist_ok=True)
+    ca_pem, cert, key = tlsutil.generate(state_dir)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    emulator = Emulator(names, nodes)
+    admin.setup(emulator)
+    emulator.load_controllers()
+    emulator.start()
+    runners = []
+    for cluster in emulator.clusters.values():
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        cluster.port = sock.getsockname()[1]
+        runner = web.AppRunner(ClusterApp(emulator, cluster).app, access_log=None, handle_signals=False)
+        await runner.setup()
+        await web.SockSite(runner, sock, ssl_context=context, shutdown_timeout=0.5).start()
+        runners.append(runner)
+    _write_atomic(kubeconfig_path, yaml.safe_dump(kubeconfig(emulator, ca_pem), sort_keys=False))
+    state = {"pid": os.getpid(), "kubeconfig": os.path.abspath(kubeconfig_path), "ca": os.path.join(state_dir, "ca.crt"),
+             "admin_token": emulator.admin_token,
+             "clusters": {n: {"port": c.port, "token": c.token, "server": "https://127.0.0.1:%d" % c.port}
+                          for n, c in emulator.clusters.items()}}
+    _write_atomic(os.path.join(state_dir, "state.json"), json.dumps(state, indent=2))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    emulator.stop()
+    for runner in runners:
+        await runner.cleanup()
+    os.unlink(os.path.join(state_dir, "state.json"))
+
+
+def load_state(state_dir):
+    """state.json of a running emulator, or None."""
+    try:
+        with open(os.path.join(state_dir, "state.json"), encoding="utf-8") as handle:
+            state = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(state["pid"], 0)
+    except OSError:
+        return None
+    return state
+
+
+def admin_call(state, cluster, method, path, body=None, timeout=10):
+    """Call an admin route of one cluster; returns the decoded JSON answer."""
+    info = state["clusters"][cluster]
+    context = ssl.create_default_context(cafile=state["ca"])
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(info["server"] + path, data=data, method=method, headers={
+        "Authorization": "Bearer " + state["admin_token"], "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, context=context, timeout=timeout) as response:
+        raw = response.read()
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode()
+
+
+def _answers(state):
+    for name in state["clusters"]:
+        try:
+            admin_call(state, name, "GET", "/_emulator/status", timeout=2)
+        except (OSError, urllib.error.URLError):
+            return False
+    return True
+
+
+def cmd_up(args):
+    """Start the background process and wait until every cluster answers."""
+    state_dir = os.path.abspath(args.state_dir)
+    if load_state(state_dir):
+        print("emulator already running (state in %s); run `down` first" % state_dir, file=sys.stderr)
+        return 1
+    os.makedirs(state_dir, exist_ok=True)
+    kube = os.path.abspath(args.kubeconfig or os.path.join(state_dir, "kubeconfig"))
+    os.makedirs(os.path.dirname(kube), exist_ok=True)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [os.path.dirname(os.path.dirname(__file__)),
+                                                                     os.environ.get("PYTHONPATH")])))
+    with open(os.path.join(state_dir, "emulator.log"), "ab") as log:
+        proc = subprocess.Popen(  # pylint: disable=consider-using-with  # runs on in the background
+            [sys.executable, "-m", "emulator", "--state-dir", state_dir, "serve", "--clusters", args.clusters,
+             "--kubeconfig", kube, "--nodes", str(args.nodes)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, start_new_session=True)
+    deadline = time.time() + args.timeout
+    while time.time() < deadline:
+        state = load_state(state_dir)
+        if state and state["pid"] == proc.pid and _answers(state):
+            print("emulator up (pid %d): %s; kubeconfig %s" % (proc.pid, ", ".join(
+                "%s=%s" % (n, c["server"]) for n, c in state["clusters"].items()), kube))
+            return 0
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    print("emulator did not come up; see %s" % os.path.join(state_dir, "emulator.log"), file=sys.stderr)
+    if proc.poll() is None:
+        proc.terminate()
+    return 1
+
+
+def cmd_down(args):
+    """Stop the background process."""
+    state = load_state(os.path.abspath(args.state_dir))
+    if not state:
+        print("emulator not running")
+        return 0
+    os.kill(state["pid"], signal.SIGTERM)
+    for _ in range(100):
+        try:
+            os.kill(state["pid"], 0)
+        except OSError:
+            print("emulator stopped")
+            return 0
+        time.sleep(0.05)
+    os.kill(state["pid"], signal.SIGKILL)
+    print("emulator killed")
+    return 0
+
+
+def _need_state(args):
+    state = load_state(os.path.abspath(args.state_dir))
+    if not state:
+        raise SystemExit("emulator not running (no live state in %s)" % args.state_dir)
+    return state
+
+
+def cmd_status(args):
+    """Per cluster: objects, requests, writes."""
+    state = _need_state(args)
+    rows = []
+    for name in state["clusters"]:
+        status = admin_call(state, name, "GET", "/_emulator/status")
+        rows.append((name, status))
+    if args.json:
+        print(json.dumps(dict(rows), indent=2))
+        return 0
+    print("%-12s %-24s %8s %9s %7s %8s  %s" % ("CLUSTER", "SERVER", "OBJECTS", "REQUESTS", "WRITES", "DRY-RUNS", "FAULTS"))
+    for name, status in rows:
+        faults = ",".join("%s=%s" % kv for kv in sorted(status["faults"].items())) or "-"
+        print("%-12s %-24s %8d %9d %7d %8d  %s" % (name, state["clusters"][name]["server"], status["objects"],
+                                                  status["requests"], status["writes"], status["dry_runs"], faults))
+    return 0
+
+
+def cmd_fault(args):
+    """Set (KEY=VALUE ...) or clear the API faults of one cluster (or all)."""
+    state = _need_state(args)
+    body = {}
+    for item in args.settings:
+        if item == "clear":
+            body = None
+            break
+        key, _sep, value = item.partition("=")
+        body[key.replace("-", "_")] = yaml.safe_load(value) if value else True
+    names = list(state["clusters"]) if args.cluster == "all" else [args.cluster]
+    for name in names:
+        path = "/_emulator/faults"
+        answer = admin_call(state, name, "DELETE" if body is None else "POST", path, body)
+        print("%s: %s" % (name, json.dumps(answer)))
+    return 0
+
+
+def cmd_admin(args):
+    """Call any admin route: admin CLUSTER METHOD /_emulator/PATH [JSON]."""
+    state = _need_state(args)
+    body = json.loads(args.body) if args.body else None
+    print(json.dumps(admin_call(state, args.cluster, args.method.upper(), args.path, body), indent=2))
+    return 0
+
+
+def main(argv=None):
+    """Entry point of `python -m emulator` and scripts/emulator."""
+    parser = argparse.ArgumentParser(prog="emulator", description="Emulated multi-cluster Kubernetes API")
+    parser.add_argument("--state-dir", default=os.environ.get("EMULATOR_STATE_DIR", DEFAULT_DIR),
+                        help="where state.json, the CA and the log live (default: .emulator in the repository)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("up", "serve"):
+        cmd = sub.add_parser(name, help="start in the background" if name == "up" else "run in the foreground")
+        cmd.add_argument("--clusters", default="cluster1,cluster2")
+        cmd.add_argument("--kubeconfig", help="kubeconfig to write (default: STATE_DIR/kubeconfig)")
+        cmd.add_argument("--nodes", type=int, default=2, help="Nodes per cluster")
+        cmd.add_argument("--timeout", type=float, default=30.0)
+    sub.add_parser("down", help="stop")
+    status = sub.add_parser("status", help="objects, requests and writes per cluster")
+    status.add_argument("--json", action="store_true")
+    fault = sub.add_parser("fault", help="API faults: fault CLUSTER|all error_rate=0.5 error_code=500 latency_ms=200 "
+                                         "reset_rate=0.2 outage token_revoked conflict_rate=1 | fault CLUSTER clear")
+    fault.add_argument("cluster")
+    fault.add_argument("settings", nargs="+")
+    adm = sub.add_parser("admin", help="call an admin route: admin CLUSTER METHOD PATH [JSON]")
+    adm.add_argument("cluster")
+    adm.add_argument("method")
+    adm.add_argument("path")
+    adm.add_argument("body", nargs="?")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        names = [n.strip() for n in args.clusters.split(",") if n.strip()]
+        kube = os.path.abspath(args.kubeconfig or os.path.join(args.state_dir, "kubeconfig"))
+        asyncio.run(serve(os.path.abspath(args.state_dir), names, kube, args.nodes))
+        return 0
+    return {"up": cmd_up, "down": cmd_down, "status": cmd_status, "fault": cmd_fault, "admin": cmd_admin}[args.command](args)

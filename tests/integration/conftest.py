@@ -1,0 +1,31 @@
+"""Fixtures shared by every integration area: emulated clusters (tests/emulator/README.md)."""
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from emulator.testing import EmulatorHandle  # noqa: E402  pylint: disable=wrong-import-position
+
+
+@pytest.fixture(scope="session")
+def emulator_factory(tmp_path_factory):
+    """emulator_factory(["c1", "c2"], nodes=2) starts a fresh emulator (stopped at session end)."""
+    started = []
+
+    def start(clusters=("cluster1", "cluster2"), nodes=2):
+        handle = EmulatorHandle(clusters, str(tmp_path_factory.mktemp("emulator")), nodes)
+        started.append(handle)
+        return handle
+
+    yield start
+    for handle in started:
+        handle.stop()
+
+
+@pytest.fixture(scope="session")
+def emulator(emulator_factory):  # pylint: disable=redefined-outer-name
+    """A session-wide emulator with cluster1 and cluster2."""
+    return emulator_factory(["cluster1", "cluster2"])
