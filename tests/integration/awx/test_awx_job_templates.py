@@ -1,0 +1,271 @@
+"""AWX as code (awx/): what awx/configure.yml would create, checked against the collection.
+
+- the credential type injects a kubeconfig file through K8S_AUTH_KUBECONFIG (never the bearer-token env);
+- every job template allows check mode, a limit on launch, uses the EE and has a target_clusters survey
+  whose choices are the inventory's clusters; the license is a password question named like the
+  inventory variable;
+- every survey variable exists in a role argument spec (roles/*/meta/argument_specs.yml) or in the
+  inventory model of CONTRIBUTING.md, with a compatible type;
+- the playbooks of the job templates, run with the survey's extra_vars, select exactly the chosen clusters.
+
+The AWX objects come from `ansible-playbook awx/configure.yml --tags render` (the real templating,
+no AWX needed).
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+BIN = Path(sys.executable).parent
+AWX = ROOT / "awx"
+
+# AWX survey question types -> the Ansible types their answers arrive as.
+SURVEY_TYPES = {
+    "text": {"str"},
+    "textarea": {"str"},
+    "password": {"str"},
+    "multiplechoice": {"str"},
+    "multiselect": {"list"},
+    "integer": {"int"},
+    "float": {"float"},
+}
+# Argument spec types that accept those values.
+COMPATIBLE = {
+    "str": {"str", "raw", "path"},
+    "list": {"list", "raw"},
+    "int": {"int", "raw", "str"},
+    "float": {"float", "raw", "str"},
+}
+# The variable the plays' `hosts:` select on (not a role input: it chooses the hosts).
+HOST_SELECTOR = "target_clusters"
+HOSTS_PATTERN = "{{ target_clusters | default('k8s_clusters') }}"
+
+
+def _env(tmp):
+    env = dict(os.environ)
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".build" / "collections"))
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env["TMPDIR"] = str(tmp)
+    env.pop("K8S_AUTH_KUBECONFIG", None)
+    return env
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("awx-render")
+    out = tmp / "render.json"
+    proc = subprocess.run(
+        [str(BIN / "ansible-playbook"), str(AWX / "configure.yml"), "--tags", "render",
+         "-e", "awx_meshops_render_file=%s" % out],
+        cwd=str(ROOT), env=_env(tmp), capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads(out.read_text())
+
+
+@pytest.fixture(scope="module")
+def configure_tasks():
+    plays = yaml.safe_load((AWX / "configure.yml").read_text())
+    return {next(k for k in t if "." in k): t for t in plays[0]["tasks"]}
+
+
+def _argspec_options():
+    """{variable: set(types)} over every entry point of every role."""
+    options = {}
+    for spec_file in sorted(ROOT.glob("roles/*/meta/argument_specs.yml")):
+        specs = yaml.safe_load(spec_file.read_text()) or {}
+        for entry in (specs.get("argument_specs") or {}).values():
+            for name, opt in (entry.get("options") or {}).items():
+                options.setdefault(name, set()).add((opt or {}).get("type", "str"))
+    return options
+
+
+def _inventory_model():
+    """{variable: type} from the inventory-model table of CONTRIBUTING.md."""
+    model = {}
+    for line in (ROOT / "CONTRIBUTING.md").read_text().splitlines():
+        m = re.match(r"^\|\s*`([a-z_][a-z0-9_]*)`\s*\|([^|]*)\|(.*)\|\s*$", line)
+        if m:
+            meaning = m.group(3)
+            model[m.group(1)] = "bool" if re.search(r"default `(true|false)`", meaning) else "str"
+    return model
+
+
+def _questions(rendered):
+    for jt in rendered["job_templates"]:
+        for q in jt["survey"]:
+            yield jt, q
+
+
+def test_kubeconfig_credential_type_injects_a_file(rendered):
+    kube = rendered["credential_types"][0]
+    assert kube["kind"] == "cloud"
+    field = kube["inputs"]["fields"][0]
+    assert field["id"] == "kubeconfig" and field["secret"] is True and field["multiline"] is True
+    assert kube["injectors"]["file"] == {"template": "{{ kubeconfig }}"}
+    assert kube["injectors"]["env"] == {"K8S_AUTH_KUBECONFIG": "{{ tower.filename }}"}
+    # Nothing may inject the variables that send every cluster to one API server.
+    for ctype in rendered["credential_types"]:
+        for var in ctype["injectors"].get("env", {}):
+            assert var not in {"K8S_AUTH_HOST", "K8S_AUTH_API_KEY", "K8S_AUTH_CONTEXT"}, ctype["name"]
+    license_type = rendered["credential_types"][1]
+    assert license_type["inputs"]["fields"][0]["secret"] is True
+    assert license_type["injectors"]["env"] == {"GLOO_MESH_LICENSE_KEY": "{{ license_key }}"}
+
+
+def test_inventory_follows_the_inventory_model(rendered):
+    inv = rendered["inventory"]
+    names = [h["name"] for h in inv["hosts"]]
+    assert names and inv["groups"]["k8s_clusters"] == names
+    for host in inv["hosts"]:
+        assert re.match(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", host["name"]), host["name"]
+        assert host.get("kube_context"), host["name"]
+    variables = inv["variables"]
+    assert variables["ansible_connection"] == "local"
+    assert variables["kubeconfig_path"] == "{{ lookup('ansible.builtin.env', 'K8S_AUTH_KUBECONFIG') }}"
+    assert "GLOO_MESH_LICENSE_KEY" in variables["mesh_license_key"]
+    documented = set(_inventory_model()) | set(_argspec_options()) | {"ansible_connection", "ansible_python_interpreter"}
+    assert set(variables) <= documented | _prod_inventory_variables(), set(variables) - documented
+
+
+def _prod_inventory_variables():
+    data = yaml.safe_load((ROOT / "inventories" / "prod" / "group_vars" / "all" / "main.yml").read_text())
+    return set(data)
+
+
+def test_job_templates_allow_check_mode_limit_and_use_the_ee(rendered, configure_tasks):
+    jt = configure_tasks["awx.awx.job_template"]
+    assert jt["loop"] == "{{ awx_meshops_job_templates }}"
+    args = jt["awx.awx.job_template"]
+    assert args["ask_job_type_on_launch"] is True
+    assert args["ask_limit_on_launch"] is True
+    assert args["survey_enabled"] is True
+    assert args["execution_environment"] == "{{ awx_meshops_ee }}"
+    assert args["survey_spec"]["spec"] == "{{ item.survey }}"
+    assert "{{ awx_meshops_kubeconfig_credential }}" in args["credentials"]
+    playbooks = {Path(t["playbook"]).stem for t in rendered["job_templates"]}
+    assert playbooks == {"site", "mesh_check", "link", "teardown"}
+    for t in rendered["job_templates"]:
+        assert t["job_type"] in ("run", "check")
+    assert next(t for t in rendered["job_templates"] if t["playbook"].endswith("teardown.yml"))["job_type"] == "check"
+    # Secrets are never logged by the configuration run.
+    for module in ("awx.awx.credential",):
+        assert configure_tasks[module].get("no_log") is True
+
+
+def test_surveys_are_valid_awx_surveys(rendered):
+    hosts = [h["name"] for h in rendered["inventory"]["hosts"]]
+    for jt in rendered["job_templates"]:
+        variables = [q["variable"] for q in jt["survey"]]
+        assert len(variables) == len(set(variables)), jt["name"]
+        assert HOST_SELECTOR in variables, jt["name"]
+        for q in jt["survey"]:
+            assert q["question_name"] and isinstance(q["required"], bool)
+            assert q["type"] in SURVEY_TYPES, q
+            assert re.match(r"^[a-z_][a-z0-9_]*$", q["variable"]), q
+            if q["type"] in ("multiselect", "multiplechoice"):
+                assert isinstance(q["choices"], list) and q["choices"], q
+            if q["variable"] == HOST_SELECTOR:
+                assert q["type"] == "multiselect" and q["choices"] == hosts and q["required"] is False
+    site = next(t for t in rendered["job_templates"] if t["playbook"].endswith("site.yml"))
+    license_q = next(q for q in site["survey"] if q["variable"] == "mesh_license_key")
+    assert license_q["type"] == "password" and license_q["default"] == ""
+
+
+def test_survey_variables_exist_with_compatible_types(rendered):
+    argspecs = _argspec_options()
+    model = _inventory_model()
+    assert "mesh_license_key" in model, "CONTRIBUTING.md no longer documents mesh_license_key"
+    problems = []
+    for jt, q in _questions(rendered):
+        var, answer_types = q["variable"], SURVEY_TYPES[q["type"]]
+        if var == HOST_SELECTOR:
+            assert answer_types == {"list"}
+            continue
+        accepted = set()
+        for spec_type in argspecs.get(var, ()):
+            accepted |= {t for t in answer_types if spec_type in COMPATIBLE[t]}
+        if var in model:
+            accepted |= {t for t in answer_types if model[var] in COMPATIBLE[t]}
+        if not accepted:
+            where = "argument specs %s" % sorted(argspecs[var]) if var in argspecs else (
+                "CONTRIBUTING.md (%s)" % model[var] if var in model else "nowhere")
+            problems.append("%s: %s (%s) is documented in %s" % (jt["name"], var, q["type"], where))
+    assert not problems, "\n".join(problems)
+
+
+# --- host selection -------------------------------------------------------------------------------
+
+CLUSTERS = ["cluster1", "cluster2", "cluster3"]
+
+
+@pytest.fixture(scope="module")
+def inventory(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("awx-inv")
+    (tmp / "hosts.yml").write_text(yaml.safe_dump({
+        "k8s_clusters": {"hosts": {c: {"kube_context": c} for c in CLUSTERS}},
+        "all": {"vars": {"ansible_connection": "local",
+                         "ansible_python_interpreter": "{{ ansible_playbook_python }}"}},
+    }))
+    return tmp / "hosts.yml"
+
+
+def _list_hosts(playbook, inventory, tmp, extra=None, limit=None):
+    cmd = [str(BIN / "ansible-playbook"), str(playbook), "-i", str(inventory), "--list-hosts"]
+    if extra is not None:
+        cmd += ["-e", json.dumps(extra)]
+    if limit:
+        cmd += ["--limit", limit]
+    proc = subprocess.run(cmd, cwd=str(ROOT), env=_env(tmp), capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    plays, current = [], None
+    for line in proc.stdout.splitlines():
+        m = re.match(r"^\s*play #\d+ \((.*)\): .*TAGS", line)
+        if m:
+            current = set()
+            plays.append((m.group(1), current))
+        elif current is not None and re.match(r"^\s{6}\S+$", line) and "pattern:" not in line:
+            current.add(line.strip())
+    return plays
+
+
+def _landed(name):
+    """The collection playbook exists and is committed (work in progress of other areas is not judged)."""
+    path = "playbooks/%s.yml" % name
+    tracked = subprocess.run(["git", "ls-files", "--error-unmatch", path], cwd=str(ROOT), capture_output=True, check=False)
+    return (ROOT / path).exists() and tracked.returncode == 0
+
+
+@pytest.mark.parametrize("name", ["site", "mesh_check", "link", "teardown"])
+def test_survey_selects_exactly_the_chosen_clusters(name, rendered, inventory, tmp_path):
+    if not _landed(name):
+        pytest.skip("playbooks/%s.yml has not landed yet" % name)
+    jt = next(t for t in rendered["job_templates"] if Path(t["playbook"]).stem == name)
+    wrapper = ROOT / jt["playbook"]
+    assert wrapper.exists(), "job template %s runs %s, which does not exist" % (jt["name"], jt["playbook"])
+    assert "meshops.ambient_spire.%s" % name in wrapper.read_text()
+
+    def cluster_hosts(plays):
+        return set().union(*[hosts for _pattern, hosts in plays]) - {"localhost"}
+
+    everything = _list_hosts(wrapper, inventory, tmp_path)
+    assert cluster_hosts(everything) == set(CLUSTERS)
+    for chosen, limit, expected in (
+        (["cluster1", "cluster3"], None, {"cluster1", "cluster3"}),
+        (["cluster2"], None, {"cluster2"}),
+        # The limit on launch narrows the survey's choice further.
+        (["cluster1", "cluster3"], "cluster3", {"cluster3"}),
+    ):
+        plays = _list_hosts(wrapper, inventory, tmp_path, {HOST_SELECTOR: chosen}, limit)
+        assert len(plays) == len(everything)
+        for pattern, hosts in plays:
+            # Every play on clusters must follow the survey: hosts: "{{ target_clusters | default('k8s_clusters') }}"
+            assert hosts - {"localhost"} <= expected, "play on %r ignores target_clusters (%s)" % (pattern, HOSTS_PATTERN)
+        assert cluster_hosts(plays) == expected
