@@ -127,7 +127,8 @@ def to_junit(findings, summary, suite_name="mesh_check"):
                 msg = "; ".join(f["message"] for f in mine if f["level"] == "error")
                 inner += "<failure message=%s type=\"error\">%s</failure>" % (quoteattr(msg), escape(body))
             inner += "<system-out>%s</system-out>" % escape(body)
-            cases.append("    <testcase classname=%s name=%s>%s</testcase>" % (quoteattr("%s.%s" % (suite_name, cid)), quoteattr("%s [%s]" % (title, key)), inner))
+            cases.append("    <testcase classname=%s name=%s>%s</testcase>" % (
+                quoteattr("%s.%s" % (suite_name, cid)), quoteattr("%s [%s]" % (title, key)), inner))
         total += len(cases)
         failures += suite_failures
         suites.append("  <testsuite name=%s tests=\"%d\" failures=\"%d\" errors=\"0\" skipped=\"0\">\n%s\n  </testsuite>" % (

@@ -23,7 +23,7 @@ description:
     istioctl-like report lines, and writes JSON, JUnit XML, HTML (with a topology picture) and text reports to O(reports_dir).
   - Fails when any check reports an error, unless O(fail_on_error=false).
 author:
-  - meshops platform engineering
+  - meshops platform engineering (@meshops)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:

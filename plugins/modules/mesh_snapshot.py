@@ -21,11 +21,11 @@ description:
     secret's certificates; ClusterSPIFFEIDs with their status; the license state through the API pod proxy
     (C(/debug/license) on port 15014 of an istiod pod).
   - Never returns secret material. Private keys (C(ca-key.pem), C(tls.key)) are only compared with their certificates
-    (RV(snapshot.cacerts.key_matches)); the license is reported as state and product, never the key.
+    (C(key_matches) in RV(snapshot.cacerts)); the license is reported as state and product, never the key.
   - Missing CRDs and resources are recorded in RV(snapshot.missing), they do not fail the task. Other API errors
     (authentication, network, server errors) fail the task with a message that names the cluster.
 author:
-  - meshops platform engineering
+  - meshops platform engineering (@meshops)
 extends_documentation_fragment:
   - meshops.ambient_spire._k8s_auth
   - ansible.builtin.action_common_attributes
@@ -165,7 +165,7 @@ def main():
         istio_namespace={"type": "str", "default": "istio-system"},
         spire_namespace={"type": "str", "default": "spire-server"},
         spire_agent_namespace={"type": "str"},
-        spire_upstream_ca_secret={"type": "str", "default": "spiffe-upstream-ca"},
+        spire_upstream_ca_secret={"type": "str", "default": "spiffe-upstream-ca", "no_log": False},
         expected_network={"type": "str"},
         expected_trust_domain={"type": "str"},
         license_check={"type": "bool", "default": True},

@@ -65,7 +65,7 @@ def check_intermediate_certs(snapshots, options=None):
         result = chain.check_cluster_chain(cluster, root_pem, cacerts.get("ca_cert"), cacerts.get("cert_chain"), key_pem=None,
                                            now=now, warning_days=warning_days)
         remapped = _remap(result, "intermediate_certs", cluster, "cacerts: ")
-        findings.extend(f for f in remapped if f["level"] != "ok")
+        findings.extend(f for f in remapped if f["level"] in ("warning", "error"))
         ok = not any(f["level"] == "error" for f in remapped)
         if cacerts.get("key_matches") is False:
             ok = False
@@ -83,7 +83,7 @@ def check_intermediate_certs(snapshots, options=None):
                                     "istiod has not picked up the current cacerts: restart istiod (`kubectl rollout restart deploy -n istio-system "
                                     "-l app=istiod`)."))
     if len(roots) > 1:
-        findings.extend(f for f in _remap(chain.check_shared_root(roots), "intermediate_certs", None, "") if f["level"] != "ok")
+        findings.extend(f for f in _remap(chain.check_shared_root(roots), "intermediate_certs", None, "") if f["level"] in ("warning", "error"))
     clusters = list(roots)
     for a in clusters:
         for b in clusters:

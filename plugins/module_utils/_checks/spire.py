@@ -85,7 +85,8 @@ def check_spire_upstream_ca(snapshots, options=None):
         elif not server.get("bundle_file_path"):
             bad += 1
             findings.append(finding("spire_upstream_ca", cluster, "error",
-                                    "SPIRE bundle not configured: the spire-server UpstreamAuthority disk config has no bundle_file_path, bundle.crt is ignored",
+                                    "SPIRE bundle not configured: the spire-server UpstreamAuthority disk config has no bundle_file_path, "
+                                    "bundle.crt is ignored",
                                     UPSTREAM_HINT))
         if not upstream.get("present"):
             bad += 1
@@ -107,14 +108,15 @@ def check_spire_upstream_ca(snapshots, options=None):
                 for item in result or []:
                     if item.get("level") == "error":
                         bad += 1
-                    if item.get("level") != "ok":
+                    if item.get("level") in ("warning", "error"):
                         findings.append(finding("spire_upstream_ca", cluster, item.get("level"), "SPIRE upstream CA: " + (item.get("message") or ""),
                                                 item.get("hint") or UPSTREAM_HINT))
                 bundle = _certs(upstream.get("bundle"), x509mod)
                 bundle_fps = [x509mod.sha256_fingerprint(c) for c in bundle]
                 if not bundle:
                     bad += 1
-                    findings.append(finding("spire_upstream_ca", cluster, "error", "SPIRE upstream CA secret has no bundle.crt (the shared root)", UPSTREAM_HINT))
+                    findings.append(finding("spire_upstream_ca", cluster, "error", "SPIRE upstream CA secret has no bundle.crt (the shared root)",
+                                            UPSTREAM_HINT))
                 elif root_fp not in bundle_fps:
                     bad += 1
                     findings.append(finding("spire_upstream_ca", cluster, "error", "SPIRE bundle.crt (SHA256 %s) is not the shared root (SHA256 %s)" % (
@@ -125,8 +127,8 @@ def check_spire_upstream_ca(snapshots, options=None):
             elif upstream.get("key_matches") is None:
                 findings.append(finding("spire_upstream_ca", cluster, "warning", "SPIRE upstream CA secret has no tls.key to compare", UPSTREAM_HINT))
         if not bad:
-            findings.append(finding("spire_upstream_ca", cluster, "ok", "SPIRE upstream CA chains to the shared root (SHA256 %s), key matches, bundle configured" % (
-                (root_fp or "")[:16])))
+            findings.append(finding("spire_upstream_ca", cluster, "ok",
+                                    "SPIRE upstream CA chains to the shared root (SHA256 %s), key matches, bundle configured" % (root_fp or "")[:16]))
     return findings
 
 
@@ -172,8 +174,9 @@ def check_spire_trust_domain(snapshots, options=None):
                 annotation = (gw.get("annotations") or {}).get(TRUST_DOMAIN_ANNOTATION)
                 if mesh_td and annotation != mesh_td:
                     bad += 1
-                    findings.append(finding("spire_trust_domain", cluster, "error", "peer gateway %s in cluster %s uses trust domain %s for this cluster, expected %s" % (
-                        gateway_ref(gw), other, annotation or "(no annotation)", mesh_td), TD_HINT))
+                    findings.append(finding("spire_trust_domain", cluster, "error",
+                                            "peer gateway %s in cluster %s uses trust domain %s for this cluster, expected %s" % (
+                                                gateway_ref(gw), other, annotation or "(no annotation)", mesh_td), TD_HINT))
         agent = spire.get("agent") or {}
         if agent.get("present"):
             ztunnel_ns = istio_namespace(snap)
@@ -187,8 +190,8 @@ def check_spire_trust_domain(snapshots, options=None):
                 findings.append(finding("spire_trust_domain", cluster, "error", "spire-agent authorized_delegates is %s, expected exactly %s" % (
                     delegates or "[]", wanted), TD_HINT))
         if not bad:
-            findings.append(finding("spire_trust_domain", cluster, "ok", "trust domain %s is consistent (SPIRE, mesh, peers) and authorizedDelegates is exact" % (
-                mesh_td)))
+            findings.append(finding("spire_trust_domain", cluster, "ok",
+                                    "trust domain %s is consistent (SPIRE, mesh, peers) and authorizedDelegates is exact" % mesh_td))
     return findings
 
 
@@ -223,14 +226,16 @@ def check_cluster_spiffe_ids(snapshots, options=None):
                 failures = int(stats.get("entryFailures") or 0) + int(stats.get("podEntryRenderFailures") or 0)
                 if failures:
                     bad += 1
-                    findings.append(finding("cluster_spiffe_ids", cluster, "error", "ClusterSPIFFEID %s reports %d entry failures" % (name, failures), CSID_HINT))
+                    findings.append(finding("cluster_spiffe_ids", cluster, "error", "ClusterSPIFFEID %s reports %d entry failures" % (name, failures),
+                                            CSID_HINT))
                 else:
                     findings.append(finding("cluster_spiffe_ids", cluster, "info", "ClusterSPIFFEID %s reconciled (className %s): podsSelected %d" % (
                         name, own or '""', pods)))
             else:
                 bad += 1
                 findings.append(finding("cluster_spiffe_ids", cluster, "error",
-                                        'ClusterSPIFFEID %s is ignored by the SPIRE controller manager: className "%s", controller className "%s", watchClassless %s' % (
+                                        'ClusterSPIFFEID %s is ignored by the SPIRE controller manager: className "%s", '
+                                        'controller className "%s", watchClassless %s' % (
                                             name, own, class_name, str(watch).lower()), CSID_HINT))
         ambient = int((snap.get("ambient") or {}).get("pods") or 0)
         if ambient and not selected:

@@ -66,8 +66,9 @@ def docs():
             {"metadata": {"name": "bookinfo", "labels": {"istio.io/dataplane-mode": "ambient"}}},
             {"metadata": {"name": "spire-server"}}]},
         "/apis/apps/v1/deployments": {"items": [{"metadata": {"name": "istiod-gloo", "namespace": "istio-system"}, "spec": {"template": {"spec": {
-            "containers": [{"name": "discovery", "env": [{"name": "CLUSTER_ID", "value": "cluster1"}, {"name": "ENABLE_PEERING_DISCOVERY", "value": "true"},
-                                                          {"name": "SOLO_LICENSE_KEY", "valueFrom": {"secretKeyRef": {"name": "x", "key": "y"}}}]}]}}}}]},
+            "containers": [{"name": "discovery", "env": [
+                {"name": "CLUSTER_ID", "value": "cluster1"}, {"name": "ENABLE_PEERING_DISCOVERY", "value": "true"},
+                {"name": "SOLO_LICENSE_KEY", "valueFrom": {"secretKeyRef": {"name": "x", "key": "y"}}}]}]}}}}]},
         "/apis/apps/v1/daemonsets": {"items": [{"metadata": {"name": "ztunnel", "namespace": "istio-system"}, "spec": {"template": {"spec": {
             "containers": [{"name": "istio-proxy", "env": [{"name": "NETWORK", "value": "cluster1"}]}]}}}}]},
         "/api/v1/pods": {"items": [
@@ -86,8 +87,8 @@ def docs():
         "/api/v1/services": {"items": [{"metadata": {"name": "istio-eastwest", "namespace": "istio-eastwest", "labels": {"istio.io/expose-istiod": "15012"}},
                                         "spec": {"type": "LoadBalancer"}, "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.1"}]}}}]},
         "/apis/networking.istio.io/v1/namespaces/istio-system/workloadentries": {"items": [
-            {"metadata": {"name": "autogenflat.cluster2.bookinfo.p.abc", "labels": {"solo.io/source-workload": "autogenflat.cluster2.bookinfo.p",
-                                                                                     "solo.io/source-cluster": "cluster2"},
+            {"metadata": {"name": "autogenflat.cluster2.bookinfo.p.abc",
+                          "labels": {"solo.io/source-workload": "autogenflat.cluster2.bookinfo.p", "solo.io/source-cluster": "cluster2"},
                           "annotations": {"solo.io/peered-workload-uid": "cluster2//Pod/bookinfo/p"}}},
             {"metadata": {"name": "manual", "labels": {}}}]},
         "/api/v1/namespaces/istio-system/secrets/cacerts": {"data": {"ca-cert.pem": b64("CA"), "ca-key.pem": b64("SECRET-KEY-MATERIAL"),
@@ -141,7 +142,7 @@ def test_snapshot_shape_and_bounded_requests():
     assert spire["controller_manager"]["class_name"] == "spire-server-spire" and spire["controller_manager"]["watch_classless"] is False
     assert spire["upstream_ca"]["certificate"] == "UP" and spire["upstream_ca"]["bundle"] == "ROOT"
     assert spire["cluster_spiffe_ids"][1] == {"name": "classless", "class_name": "", "fallback": False, "pod_selector": None,
-                                             "namespace_selector": None, "stats": None}
+                                              "namespace_selector": None, "stats": None}
     assert snap["license"] == {"status": "ok", "state": "OK", "product": "GlooMesh", "pod": "istiod-gloo-1"}
     assert snap["missing"] == []
     text = json.dumps(snap)
@@ -203,7 +204,8 @@ def test_hcl_configs():
 
 
 def test_mesh_config_default_trust_domain():
-    assert snap_mod.mesh_config([{"metadata": {"name": "istio"}, "data": {"mesh": "defaultConfig: {}\n"}}]) == {"name": "istio", "trust_domain": "cluster.local"}
+    cms = [{"metadata": {"name": "istio"}, "data": {"mesh": "defaultConfig: {}\n"}}]
+    assert snap_mod.mesh_config(cms) == {"name": "istio", "trust_domain": "cluster.local"}
 
 
 def test_auth_resolution_env_and_direct(tmp_path):

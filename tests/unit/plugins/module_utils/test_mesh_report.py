@@ -46,7 +46,8 @@ def test_text_verbose_has_sections_details_hints():
     assert any(line.startswith("   ↳ Check the istiod environment") for line in lines)
     assert lines[-1].startswith("❌ Multicluster check found issues: Incompatible Environment Variable Check failed (1 errors")
     short = _report.text_lines(findings, summary)
-    assert '❌ Incompatible Environment Variable Check: ENABLE_PEERING_DISCOVERY is invalid ("false"): must be enabled for multicluster service discovery' in short
+    assert ('❌ Incompatible Environment Variable Check: ENABLE_PEERING_DISCOVERY is invalid ("false"): '
+            'must be enabled for multicluster service discovery') in short
     assert short[-1].startswith("Run with verbose output")
 
 
