@@ -39,6 +39,8 @@ SURVEY_TYPES = {
 # Argument spec types that accept those values.
 COMPATIBLE = {
     "str": {"str", "raw", "path"},
+    # a multiplechoice among boolean words: the roles read such variables with `| bool`
+    "boolstr": {"bool", "str", "raw"},
     "list": {"list", "raw"},
     "int": {"int", "raw", "str"},
     "float": {"float", "raw", "str"},
@@ -174,6 +176,9 @@ def test_surveys_are_valid_awx_surveys(rendered):
                 assert isinstance(q["choices"], list) and q["choices"], q
             if q["variable"] == HOST_SELECTOR:
                 assert q["type"] == "multiselect" and q["choices"] == hosts and q["required"] is False
+        for q in jt["survey"]:
+            if q["type"] == "integer" and q.get("default") not in (None, ""):
+                assert isinstance(q["default"], int), q
     site = next(t for t in rendered["job_templates"] if t["playbook"].endswith("site.yml"))
     license_q = next(q for q in site["survey"] if q["variable"] == "mesh_license_key")
     assert license_q["type"] == "password" and license_q["default"] == ""
@@ -185,7 +190,9 @@ def test_survey_variables_exist_with_compatible_types(rendered):
     assert "mesh_license_key" in model, "CONTRIBUTING.md no longer documents mesh_license_key"
     problems = []
     for jt, q in _questions(rendered):
-        var, answer_types = q["variable"], SURVEY_TYPES[q["type"]]
+        var, answer_types = q["variable"], set(SURVEY_TYPES[q["type"]])
+        if q["type"] == "multiplechoice" and set(q["choices"]) <= {"true", "false", "yes", "no"}:
+            answer_types = {"boolstr"}
         if var == HOST_SELECTOR:
             assert answer_types == {"list"}
             continue
@@ -199,6 +206,17 @@ def test_survey_variables_exist_with_compatible_types(rendered):
                 "CONTRIBUTING.md (%s)" % model[var] if var in model else "nowhere")
             problems.append("%s: %s (%s) is documented in %s" % (jt["name"], var, q["type"], where))
     assert not problems, "\n".join(problems)
+
+
+def test_mesh_check_survey_choices_are_real_check_ids(rendered):
+    sys.path.insert(0, str(ROOT / ".build" / "collections"))
+    try:
+        registry = pytest.importorskip("ansible_collections.meshops.ambient_spire.plugins.module_utils._checks.registry")
+    finally:
+        sys.path.pop(0)
+    for jt, q in _questions(rendered):
+        if q["variable"] in ("mesh_check_checks", "mesh_check_skip_checks"):
+            assert q["choices"] == list(registry.CHECK_IDS), jt["name"]
 
 
 # --- host selection -------------------------------------------------------------------------------
