@@ -49,24 +49,34 @@ class RawApi(object):
         self.requests = 0
         self.log = []
 
+    def _request(self, path, query):
+        """(status, body, reason); kubernetes >= 30 (param_serialize) does not raise on HTTP errors, older clients do."""
+        api = self.api
+        headers = {"Accept": "application/json"}
+        if hasattr(api, "param_serialize"):
+            method, url, headers, dummy, dummy2 = api.param_serialize("GET", path, query_params=list((query or {}).items()),
+                                                                      header_params=headers, auth_settings=["BearerToken"])
+            resp = api.call_api(method, url, header_params=headers, _request_timeout=self.timeout)
+            return resp.status, resp.read(), resp.reason
+        resp = api.call_api(path, "GET", query_params=list((query or {}).items()), header_params=headers, auth_settings=["BearerToken"],
+                            _preload_content=False, _return_http_data_only=True, _request_timeout=self.timeout)
+        return 200, resp.data, None
+
     def get(self, path, query=None, parse=True, allow=(404,)):
         url = path + ("?" + urlencode(query) if query else "")
         self.requests += 1
         start = time.time()
-        status = 200
         try:
-            resp = self.api.call_api(path, "GET", query_params=list((query or {}).items()), header_params={"Accept": "application/json"},
-                                     auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True,
-                                     _request_timeout=self.timeout)
-            body = resp.data
+            status, body, reason = self._request(path, query)
         except Exception as exc:  # pylint: disable=broad-exception-caught
             status = getattr(exc, "status", None)
-            self.log.append({"path": url, "status": status, "seconds": round(time.time() - start, 4)})
+            body = None
+            reason = getattr(exc, "reason", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
+        self.log.append({"path": url, "status": status, "seconds": round(time.time() - start, 4)})
+        if not status or status >= 400:
             if status in allow:
                 return status, None
-            reason = getattr(exc, "reason", None) or str(exc).splitlines()[0]
             raise SnapshotError("cluster %s: GET %s failed: %s%s" % (self.label, url, "%s " % status if status else "", reason))
-        self.log.append({"path": url, "status": status, "seconds": round(time.time() - start, 4)})
         if not parse:
             return status, body
         try:

@@ -83,6 +83,8 @@ def check_license(snapshots, options=None):
         if status == "not_supported":
             findings.append(finding("license", cluster, "warning", "License Check is not supported on this Istio version (<1.27): /debug/license returned 404",
                                     "Upgrade istiod to 1.27+ to verify the license, or check the istiod logs for 'SKIPPING FEATURE'."))
+        elif status == "skipped":
+            findings.append(finding("license", cluster, "info", "license check skipped (license_check: false)"))
         elif status == "no_pod":
             findings.append(finding("license", cluster, "warning", "no running and ready istiod pod to query the license",
                                     "See the Pod Check (istiod) for the istiod pods."))

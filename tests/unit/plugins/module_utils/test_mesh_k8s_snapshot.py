@@ -41,6 +41,31 @@ class FakeApi(object):
         return FakeResp(doc if isinstance(doc, bytes) else json.dumps(doc).encode())
 
 
+class FakeResponse7(object):
+    def __init__(self, status, data, reason="OK"):
+        self.status = status
+        self.reason = reason
+        self._data = data
+
+    def read(self):
+        return self._data
+
+
+class FakeApi7(FakeApi):
+    """kubernetes >= 30 style: param_serialize + call_api(method, url), no exception on HTTP errors."""
+
+    def param_serialize(self, method, resource_path, query_params=None, header_params=None, auth_settings=None, **kwargs):
+        return method, (resource_path, tuple(query_params or ())), header_params, None, None
+
+    def call_api(self, method, url, header_params=None, body=None, post_params=None, _request_timeout=None):  # pylint: disable=arguments-differ
+        path, query = url
+        try:
+            resp = FakeApi.call_api(self, path, method, query_params=query)
+        except FakeApiError as exc:
+            return FakeResponse7(exc.status, b'{"kind": "Status"}', exc.reason)
+        return FakeResponse7(200, resp.data)
+
+
 def b64(text):
     return base64.b64encode(text.encode()).decode()
 
@@ -110,8 +135,9 @@ def docs():
     }
 
 
-def test_snapshot_shape_and_bounded_requests():
-    api = FakeApi(docs())
+@pytest.mark.parametrize("api_class", [FakeApi, FakeApi7])
+def test_snapshot_shape_and_bounded_requests(api_class):
+    api = api_class(docs())
     snap = snap_mod.take_snapshot(api, context="ctx1")
     assert snap["cluster"] == "cluster1"  # from CLUSTER_ID
     assert snap["requests"] == len(api.calls) == 13
@@ -150,7 +176,8 @@ def test_snapshot_shape_and_bounded_requests():
     assert "last-applied" not in text
 
 
-def test_snapshot_missing_crds_and_resources():
+@pytest.mark.parametrize("api_class", [FakeApi, FakeApi7])
+def test_snapshot_missing_crds_and_resources(api_class):
     d = docs()
     for path in ("/apis/gateway.networking.k8s.io/v1/gateways", "/apis/spire.spiffe.io/v1alpha1/clusterspiffeids",
                  "/api/v1/namespaces/istio-system/secrets/cacerts", "/api/v1/namespaces/spire-server/secrets/spiffe-upstream-ca",
@@ -158,7 +185,7 @@ def test_snapshot_missing_crds_and_resources():
                  "/api/v1/namespaces/istio-system/pods/istiod-gloo-1:15014/proxy/debug/license"):
         del d[path]
     d["/api/v1/namespaces/istio-system/configmaps"] = {"items": []}
-    snap = snap_mod.take_snapshot(FakeApi(d), cluster_name="c1")
+    snap = snap_mod.take_snapshot(api_class(d), cluster_name="c1")
     assert snap["cluster"] == "c1"
     assert len(snap["missing"]) == 5
     assert snap["gateways"] == [] and snap["spire"]["cluster_spiffe_ids"] is None
@@ -178,8 +205,9 @@ def test_snapshot_license_no_ready_pod_and_server_error():
     assert snap["license"] == {"status": "skipped"}
 
 
-def test_snapshot_api_error_names_cluster():
-    api = FakeApi(docs(), errors={"/api/v1/pods": (403, "Forbidden")})
+@pytest.mark.parametrize("api_class", [FakeApi, FakeApi7])
+def test_snapshot_api_error_names_cluster(api_class):
+    api = api_class(docs(), errors={"/api/v1/pods": (403, "Forbidden")})
     with pytest.raises(snap_mod.SnapshotError) as exc:
         snap_mod.take_snapshot(api, cluster_name="cluster9")
     assert str(exc.value) == "cluster cluster9: GET /api/v1/pods failed: 403 Forbidden"

@@ -149,3 +149,10 @@ def test_pods_pending_and_missing():
     assert "1 of 2 pods unhealthy" in errors(cp.check_pods_ztunnel(snaps))[0]["message"]
     findings = cp.check_pods_eastwest(snaps)
     assert not errors(findings) and warnings(findings)[0]["message"] == "no pods found"
+
+
+def test_license_skipped_is_info():
+    snaps = healthy()
+    snaps["cluster1"]["license"] = {"status": "skipped"}
+    findings = cp.check_license(snaps)
+    assert findings[0]["level"] == "info" and "skipped" in findings[0]["message"]

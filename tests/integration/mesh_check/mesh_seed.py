@@ -1,0 +1,346 @@
+# -*- coding: utf-8 -*-
+"""Seed a healthy ambient + SPIRE mesh into emulated clusters (plain objects, no simulated controllers), and the
+faults of the check_failures scenario. Used by the mesh_check integration tests and bench/mesh_check.py.
+
+Objects are what the real installation leaves behind (istiod-gloo Deployment with its env, ztunnel DaemonSet,
+east-west Gateway + LoadBalancer Service, istio-remote peer Gateways with gloo.solo.io conditions, cacerts,
+SPIRE ConfigMaps and upstream CA Secret, ClusterSPIFFEIDs with status, autogenflat WorkloadEntries).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import base64
+import datetime
+import json
+import time
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+MERGE = "application/merge-patch+json"
+
+
+class Raw(object):
+    """Minimal JSON requests through a kubernetes ApiClient (kubernetes >= 30 API)."""
+
+    def __init__(self, api_client):
+        self.api = api_client
+
+    def call(self, method, path, body=None, content_type="application/json", query=None, ok=(200, 201)):
+        headers = {"Accept": "application/json", "Content-Type": content_type}
+        m, url, headers, body_s, dummy = self.api.param_serialize(method, path, query_params=list((query or {}).items()), header_params=headers,
+                                                                  body=body, auth_settings=["BearerToken"])
+        resp = self.api.call_api(m, url, header_params=headers, body=body_s)
+        data = resp.read()
+        if resp.status not in ok:
+            raise RuntimeError("%s %s -> %s %s" % (method, path, resp.status, data[:300]))
+        return json.loads(data) if data else None
+
+    def get(self, path, query=None):
+        return self.call("GET", path, query=query)
+
+    def post(self, path, body):
+        return self.call("POST", path, body)
+
+    def patch(self, path, body):
+        return self.call("PATCH", path, body, MERGE)
+
+    def delete(self, path):
+        return self.call("DELETE", path, ok=(200, 202))
+
+
+# ---------------------------------------------------------------- PKI
+def _name(cn):
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def make_ca(cn, issuer=None, pathlen=1, days=3650):
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)
+    issuer_cert, issuer_key = issuer if issuer else (None, key)
+    cert = (x509.CertificateBuilder()
+            .subject_name(_name(cn))
+            .issuer_name(issuer_cert.subject if issuer_cert is not None else _name(cn))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=pathlen), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                         key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False),
+                           critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+            .sign(issuer_key, hashes.SHA256()))
+    return cert, key
+
+
+def cert_pem(cert):
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def key_pem(key):
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+def make_pki(clusters):
+    root = make_ca("SPIRE Root CA", pathlen=2)
+    pki = {"root": root, "foreign": make_ca("Foreign Root CA", pathlen=2)}
+    pki["istio-foreign"] = make_ca("istio foreign", issuer=pki["foreign"], pathlen=0)
+    for c in clusters:
+        pki["istio-" + c] = make_ca("istiod %s" % c, issuer=root, pathlen=0)
+        pki["spire-" + c] = make_ca("spire %s" % c, issuer=root, pathlen=1)
+    return pki
+
+
+# ---------------------------------------------------------------- objects
+CRDS = [
+    ("gateway.networking.k8s.io", "v1", "Gateway", "gateways", "Namespaced"),
+    ("networking.istio.io", "v1", "WorkloadEntry", "workloadentries", "Namespaced"),
+    ("spire.spiffe.io", "v1alpha1", "ClusterSPIFFEID", "clusterspiffeids", "Cluster"),
+]
+
+
+def crd(group, version, kind, plural, scope):
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "%s.%s" % (plural, group)},
+            "spec": {"group": group, "scope": scope, "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": kind + "List"},
+                     "versions": [{"name": version, "served": True, "storage": True, "subresources": {"status": {}},
+                                   "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}
+
+
+def deployment(name, ns, labels, container, env=None, replicas=1):
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns, "labels": labels},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": container, "image": "example/%s:1" % container,
+                                                           "env": [{"name": k, "value": v} for k, v in (env or {}).items()]}]}}}}
+
+
+def server_conf(td, bundle=True):
+    data = {"cert_file_path": "/run/spire/upstream_ca/tls.crt", "key_file_path": "/run/spire/upstream_ca/tls.key"}
+    if bundle:
+        data["bundle_file_path"] = "/run/spire/upstream_ca/bundle.crt"
+    return json.dumps({"server": {"trust_domain": td, "bind_port": 8081},
+                       "plugins": {"UpstreamAuthority": [{"disk": {"plugin_data": data}}], "KeyManager": [{"disk": {"plugin_data": {}}}]}})
+
+
+ISTIOD_ENV = {"ENABLE_PEERING_DISCOVERY": "true", "PILOT_ENABLE_K8S_SELECT_WORKLOAD_ENTRIES": "true"}
+
+
+class MeshSeed(object):
+    """Seed and break a mesh on an EmulatorHandle (tests/emulator/testing.py)."""
+
+    def __init__(self, handle, clusters=None):
+        self.handle = handle
+        self.clusters = list(clusters or handle.clusters)
+        self.pki = make_pki(self.clusters)
+        self.raw = dict((c, Raw(handle.client(c))) for c in self.clusters)
+        self.addresses = {}
+
+    # ---- seeding
+    def seed(self, ambient_pods=2, workload_entries=0):
+        for c in self.clusters:
+            self._seed_cluster(c, ambient_pods, workload_entries)
+        for c in self.clusters:
+            self._wait_address(c)
+        for c in self.clusters:
+            self._gateways(c)
+        for c in self.clusters:
+            self._status(c)
+        self.add_valid_autogenflat()
+
+    def _seed_cluster(self, c, ambient_pods, workload_entries):
+        r = self.raw[c]
+        for group, version, kind, plural, scope in CRDS:
+            r.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd(group, version, kind, plural, scope))
+        for ns, labels in (("istio-system", {"topology.istio.io/network": c}), ("istio-eastwest", {}), ("spire-server", {}),
+                           ("bookinfo", {"istio.io/dataplane-mode": "ambient"})):
+            r.post("/api/v1/namespaces", {"metadata": {"name": ns, "labels": labels}})
+        p = self.pki
+        istio = p["istio-" + c]
+        r.post("/api/v1/namespaces/istio-system/secrets", {"metadata": {"name": "cacerts"}, "type": "Opaque", "data": {
+            "ca-cert.pem": b64(cert_pem(istio[0])), "ca-key.pem": b64(key_pem(istio[1])), "root-cert.pem": b64(cert_pem(p["root"][0])),
+            "cert-chain.pem": b64(cert_pem(istio[0]) + cert_pem(p["root"][0]))}})
+        r.post("/api/v1/namespaces/istio-system/configmaps", {"metadata": {"name": "istio-ca-root-cert"}, "data": {"root-cert.pem": cert_pem(p["root"][0])}})
+        r.post("/api/v1/namespaces/istio-system/configmaps", {"metadata": {"name": "istio-gloo"}, "data": {"mesh": "trustDomain: %s\n" % c}})
+        r.post("/apis/apps/v1/namespaces/istio-system/deployments",
+               deployment("istiod-gloo", "istio-system", {"app": "istiod"}, "discovery", dict(ISTIOD_ENV, CLUSTER_ID=c)))
+        ds = deployment("ztunnel", "istio-system", {"app": "ztunnel"}, "istio-proxy", {"NETWORK": c, "SPIRE_ENABLED": "true"})
+        ds["kind"] = "DaemonSet"
+        del ds["spec"]["replicas"]
+        r.post("/apis/apps/v1/namespaces/istio-system/daemonsets", ds)
+        r.post("/apis/apps/v1/namespaces/istio-eastwest/deployments",
+               deployment("istio-eastwest", "istio-eastwest", {"service.istio.io/canonical-name": "istio-eastwest"}, "istio-proxy"))
+        r.post("/api/v1/namespaces/istio-eastwest/services", {"metadata": {"name": "istio-eastwest", "labels": {
+            "istio.io/expose-istiod": "15012", "topology.istio.io/network": c, "topology.istio.io/cluster": c}},
+            "spec": {"type": "LoadBalancer", "selector": {"service.istio.io/canonical-name": "istio-eastwest"},
+                     "ports": [{"name": "tls-hbone", "port": 15008}, {"name": "tls-xds", "port": 15012}]}})
+        if ambient_pods:
+            r.post("/apis/apps/v1/namespaces/bookinfo/deployments",
+                   deployment("productpage-v1", "bookinfo", {"app": "productpage"}, "productpage", replicas=ambient_pods))
+        # SPIRE
+        spire = p["spire-" + c]
+        r.post("/api/v1/namespaces/spire-server/configmaps", {"metadata": {"name": "spire-server"}, "data": {"server.conf": server_conf(c)}})
+        r.post("/api/v1/namespaces/spire-server/configmaps", {"metadata": {"name": "spire-agent"}, "data": {"agent.conf": json.dumps(
+            {"agent": {"trust_domain": c, "authorized_delegates": ["spiffe://%s/ns/istio-system/sa/ztunnel" % c]}})}})
+        r.post("/api/v1/namespaces/spire-server/configmaps", {"metadata": {"name": "spire-controller-manager"}, "data": {
+            "controller-manager-config.yaml": "apiVersion: spire.spiffe.io/v1alpha1\nkind: ControllerManagerConfig\nclusterName: %s\n"
+                                              "trustDomain: %s\nclassName: spire-server-spire\nwatchClassless: false\n" % (c, c)}})
+        r.post("/api/v1/namespaces/spire-server/secrets", {"metadata": {"name": "spiffe-upstream-ca"}, "type": "Opaque", "data": {
+            "tls.crt": b64(cert_pem(spire[0])), "tls.key": b64(key_pem(spire[1])), "bundle.crt": b64(cert_pem(p["root"][0]))}})
+        for name, selector in (("istio-ztunnel-reg", {"app": "ztunnel"}), ("istio-ambient-reg", {"istio.io/dataplane-mode": "ambient"})):
+            r.post("/apis/spire.spiffe.io/v1alpha1/clusterspiffeids", {"apiVersion": "spire.spiffe.io/v1alpha1", "kind": "ClusterSPIFFEID",
+                                                                       "metadata": {"name": name}, "spec": {
+                "className": "spire-server-spire", "podSelector": {"matchLabels": selector},
+                "spiffeIDTemplate": "spiffe://{{ .TrustDomain }}/ns/{{ .PodMeta.Namespace }}/sa/{{ .PodSpec.ServiceAccountName }}"}})
+        for i in range(workload_entries):
+            r.post("/apis/networking.istio.io/v1/namespaces/istio-system/workloadentries", {
+                "apiVersion": "networking.istio.io/v1", "kind": "WorkloadEntry", "metadata": {"name": "bulk-%05d" % i, "labels": {"app": "bulk"}},
+                "spec": {"address": "10.%d.%d.%d" % (i // 65536 % 256, i // 256 % 256, i % 256), "network": c}})
+
+    def _wait_address(self, c, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            svc = self.raw[c].get("/api/v1/namespaces/istio-eastwest/services/istio-eastwest")
+            ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+            if ingress:
+                self.addresses[c] = ingress[0]["ip"]
+                return
+            time.sleep(0.2)
+        raise RuntimeError("no LoadBalancer address for %s" % c)
+
+    def _gateways(self, c):
+        r = self.raw[c]
+        listeners = [{"name": "cross-network", "port": 15008, "protocol": "HBONE", "tls": {"mode": "Passthrough"}},
+                     {"name": "xds-tls", "port": 15012, "protocol": "TLS", "tls": {"mode": "Passthrough"}}]
+        r.post("/apis/gateway.networking.k8s.io/v1/namespaces/istio-eastwest/gateways", {
+            "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "istio-eastwest", "labels": {
+                "topology.istio.io/network": c, "topology.istio.io/cluster": c, "istio.io/expose-istiod": "15012"}},
+            "spec": {"gatewayClassName": "istio-eastwest", "listeners": listeners}})
+        for other in self.clusters:
+            if other == c:
+                continue
+            r.post("/apis/gateway.networking.k8s.io/v1/namespaces/istio-eastwest/gateways", {
+                "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {
+                    "name": "istio-remote-peer-%s" % other, "labels": {"topology.istio.io/network": other, "topology.istio.io/cluster": other},
+                    "annotations": {"gateway.istio.io/trust-domain": other, "gateway.istio.io/service-account": "istio-eastwest"}},
+                "spec": {"gatewayClassName": "istio-remote", "addresses": [{"type": "IPAddress", "value": self.addresses[other]}],
+                         "listeners": listeners}})
+
+    @staticmethod
+    def _cond(type_name, status="True", reason="Programmed", message=""):
+        return {"type": type_name, "status": status, "reason": reason, "message": message, "lastTransitionTime": "2026-11-29T00:00:00Z"}
+
+    def _status(self, c):
+        r = self.raw[c]
+        r.patch("/apis/gateway.networking.k8s.io/v1/namespaces/istio-eastwest/gateways/istio-eastwest/status", {"status": {
+            "addresses": [{"type": "IPAddress", "value": self.addresses[c]}],
+            "conditions": [self._cond("Accepted", reason="Accepted"), self._cond("Programmed")]}})
+        for other in self.clusters:
+            if other != c:
+                self.set_peer(c, other, connected=True)
+        for name, pods in (("istio-ztunnel-reg", 2), ("istio-ambient-reg", 2)):
+            r.patch("/apis/spire.spiffe.io/v1alpha1/clusterspiffeids/%s/status" % name, {"status": {"stats": {
+                "namespacesSelected": 1, "podsSelected": pods, "entryFailures": 0, "podEntryRenderFailures": 0}}})
+
+    def set_peer(self, c, other, connected=True):
+        conds = [self._cond("Accepted", reason="Accepted"), self._cond("Programmed"),
+                 self._cond("gloo.solo.io/PeerConnected", "True" if connected else "False", "Programmed" if connected else "Pending",
+                            "" if connected else "not connected to peer"),
+                 self._cond("gloo.solo.io/PeeringSucceeded", "True" if connected else "Unknown", "Programmed" if connected else "Pending",
+                            "" if connected else "network not yet synced check istiod log for more details"),
+                 self._cond("gloo.solo.io/PeerDataPlaneProgrammed")]
+        self.raw[c].patch("/apis/gateway.networking.k8s.io/v1/namespaces/istio-eastwest/gateways/istio-remote-peer-%s/status" % other, {"status": {
+            "addresses": [{"type": "IPAddress", "value": self.addresses[other]}], "conditions": conds}})
+
+    def pods(self, c, ns, selector):
+        return self.raw[c].get("/api/v1/namespaces/%s/pods" % ns, {"labelSelector": selector})["items"]
+
+    def add_valid_autogenflat(self):
+        """One autogenflat entry per ordered pair, pointing to a live productpage pod of the source cluster."""
+        for c in self.clusters:
+            for src in self.clusters:
+                if src == c:
+                    continue
+                pods = self.pods(src, "bookinfo", "app=productpage")
+                if pods:
+                    self.add_autogenflat(c, src, pods[0]["metadata"]["name"])
+
+    def add_autogenflat(self, c, src, pod_name, ns="bookinfo"):
+        name = "autogenflat.%s.%s.%s.ee508601917c" % (src, ns, pod_name)
+        self.raw[c].post("/apis/networking.istio.io/v1/namespaces/istio-system/workloadentries", {
+            "apiVersion": "networking.istio.io/v1", "kind": "WorkloadEntry", "metadata": {"name": name, "labels": {
+                "solo.io/source-workload": "autogenflat.%s.%s.%s" % (src, ns, pod_name), "solo.io/source-cluster": src},
+                "annotations": {"solo.io/peered-workload-uid": "%s//Pod/%s/%s" % (src, ns, pod_name)}},
+            "spec": {"address": "10.244.9.9", "network": src}})
+        return name
+
+    # ---- faults: name -> (apply, clear, expected failing check, expected message fragment)
+    def _istiod_env(self, c, env):
+        self.raw[c].patch("/apis/apps/v1/namespaces/istio-system/deployments/istiod-gloo", {"spec": {"template": {"spec": {"containers": [
+            {"name": "discovery", "image": "example/discovery:1", "env": [{"name": k, "value": v} for k, v in env.items()]}]}}}})
+
+    def _set_istiod_ready(self, c, ready):
+        for pod in self.pods(c, "istio-system", "app=istiod"):
+            status = pod.get("status") or {}
+            statuses = status.get("containerStatuses") or [{"name": "discovery", "image": "example/discovery:1", "restartCount": 0}]
+            for s in statuses:
+                s["ready"] = ready
+            conds = [dict(x, status="True" if ready else "False") if x.get("type") in ("Ready", "ContainersReady") else x
+                     for x in status.get("conditions") or []]
+            self.raw[c].patch("/api/v1/namespaces/istio-system/pods/%s/status" % pod["metadata"]["name"],
+                              {"status": {"containerStatuses": statuses, "conditions": conds}})
+
+    def _csid_class(self, c, class_name):
+        for name in ("istio-ztunnel-reg", "istio-ambient-reg"):
+            self.raw[c].patch("/apis/spire.spiffe.io/v1alpha1/clusterspiffeids/%s" % name, {"spec": {"className": class_name}})
+
+    def _cacerts(self, c, ca, root):
+        self.raw[c].patch("/api/v1/namespaces/istio-system/secrets/cacerts", {"data": {
+            "ca-cert.pem": b64(cert_pem(ca[0])), "ca-key.pem": b64(key_pem(ca[1])), "root-cert.pem": b64(cert_pem(root[0])),
+            "cert-chain.pem": b64(cert_pem(ca[0]) + cert_pem(root[0]))}})
+        self.raw[c].patch("/api/v1/namespaces/istio-system/configmaps/istio-ca-root-cert", {"data": {"root-cert.pem": cert_pem(root[0])}})
+
+    def faults(self):
+        a, b = self.clusters[0], self.clusters[1]
+        p = self.pki
+        stale = {}
+
+        def add_stale():
+            stale["name"] = self.add_autogenflat(b, a, "productpage-v1-deleted-pod")
+
+        def clear_stale():
+            self.raw[b].delete("/apis/networking.istio.io/v1/namespaces/istio-system/workloadentries/%s" % stale["name"])
+
+        def label(value):
+            return lambda: self.raw[b].patch("/api/v1/namespaces/istio-system", {"metadata": {"labels": {"topology.istio.io/network": value}}})
+
+        def server(bundle):
+            return lambda: self.raw[a].patch("/api/v1/namespaces/spire-server/configmaps/spire-server", {"data": {"server.conf": server_conf(a, bundle)}})
+
+        return [
+            ("foreign_root", lambda: self._cacerts(b, p["istio-foreign"], p["foreign"]), lambda: self._cacerts(b, p["istio-" + b], p["root"]),
+             "intermediate_certs", "has incompatible intermediate certificates with cluster"),
+            ("network_label_mismatch", label("wrong-net"), label(b), "network", "has network label %s, expected wrong-net" % b),
+            ("peer_disconnected", lambda: self.set_peer(a, b, connected=False), lambda: self.set_peer(a, b, connected=True),
+             "peers", "peer %s (network %s, gateway istio-eastwest/istio-remote-peer-%s) is not connected" % (b, b, b)),
+            ("peering_discovery_off", lambda: self._istiod_env(a, dict(ISTIOD_ENV, CLUSTER_ID=a, ENABLE_PEERING_DISCOVERY="false")),
+             lambda: self._istiod_env(a, dict(ISTIOD_ENV, CLUSTER_ID=a)), "env_vars", 'ENABLE_PEERING_DISCOVERY is invalid ("false")'),
+            ("select_workload_entries_false",
+             lambda: self._istiod_env(b, dict(ISTIOD_ENV, CLUSTER_ID=b, PILOT_ENABLE_K8S_SELECT_WORKLOAD_ENTRIES="false")),
+             lambda: self._istiod_env(b, dict(ISTIOD_ENV, CLUSTER_ID=b)), "env_vars",
+             "peering discovery is incompatible with PILOT_ENABLE_K8S_SELECT_WORKLOAD_ENTRIES=false"),
+            ("stale_workload_entry", add_stale, clear_stale, "stale_workloads",
+             "pod bookinfo/productpage-v1-deleted-pod no longer exists in cluster %s" % a),
+            ("classless_cluster_spiffe_ids", lambda: self._csid_class(a, ""), lambda: self._csid_class(a, "spire-server-spire"),
+             "cluster_spiffe_ids", 'is ignored by the SPIRE controller manager: className ""'),
+            ("spire_bundle_not_configured", server(False), server(True), "spire_upstream_ca", "SPIRE bundle not configured"),
+            ("istiod_not_ready", lambda: self._set_istiod_ready(a, False), lambda: self._set_istiod_ready(a, True), "pods_istiod",
+             "1 of 1 pods unhealthy: istio-system/istiod-gloo-"),
+        ]

@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+"""check_failures scenario on emulated clusters: a healthy mesh passes; each fault fails exactly the right check with
+the right message; the mesh passes again once the fault is cleared. The playbook runs read-only (0 client writes)."""
+
+from __future__ import absolute_import, division, print_function
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from mesh_seed import MeshSeed, cert_pem  # noqa: E402  pylint: disable=wrong-import-position
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+COLLECTIONS = os.path.join(ROOT, ".build", "collections")
+if COLLECTIONS not in sys.path:
+    sys.path.insert(0, COLLECTIONS)
+
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_snapshot import take_snapshot  # noqa: E402
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks.registry import run_checks, summarize  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def mesh(emulator_factory):
+    handle = emulator_factory(["cluster1", "cluster2"])
+    seed = MeshSeed(handle)
+    seed.seed()
+    return seed
+
+
+def evaluate(seed):
+    # no simulated istiod answers /debug/license on these seeded clusters (the pod proxy gives 503): license_check off
+    snaps = [take_snapshot(seed.handle.client(c), cluster_name=c, context=c, expected_network=c, expected_trust_domain=c, license_check=False)
+             for c in seed.clusters]
+    findings = run_checks(snaps, {"root_ca_pem": cert_pem(seed.pki["root"][0])})
+    return snaps, findings, summarize(findings, [s["cluster"] for s in snaps])
+
+
+def test_healthy_mesh_passes(mesh):
+    snaps, findings, summary = evaluate(mesh)
+    assert summary["passed"], [f for f in findings if f["level"] == "error"]
+    assert all(s["requests"] <= 15 for s in snaps)
+    assert summary["warning_checks"] == []
+
+
+def _fault_ids():
+    return ["foreign_root", "network_label_mismatch", "peer_disconnected", "peering_discovery_off", "select_workload_entries_false",
+            "stale_workload_entry", "classless_cluster_spiffe_ids", "spire_bundle_not_configured", "istiod_not_ready"]
+
+
+@pytest.mark.parametrize("fault", _fault_ids())
+def test_fault_fails_exactly_the_right_check(mesh, fault):
+    spec = dict((f[0], f[1:]) for f in mesh.faults())[fault]
+    apply, clear, check, fragment = spec
+    apply()
+    try:
+        dummy, findings, summary = evaluate(mesh)
+        assert summary["failed_checks"] == [check], [(f["check"], f["message"]) for f in findings if f["level"] == "error"]
+        messages = [f["message"] for f in findings if f["level"] == "error" and f["check"] == check]
+        assert any(fragment in m for m in messages), messages
+    finally:
+        clear()
+    dummy, findings, summary = evaluate(mesh)
+    assert summary["passed"], [(f["check"], f["message"]) for f in findings if f["level"] == "error"]
+
+
+def _playbook(mesh, tmp_path, *extra):
+    inv = tmp_path / "hosts.yml"
+    inv.write_text(json.dumps({"k8s_clusters": {"hosts": dict((c, {"kube_context": c}) for c in mesh.clusters), "vars": {
+        "ansible_connection": "local", "ansible_python_interpreter": sys.executable, "kubeconfig_path": mesh.handle.kubeconfig}}}))
+    root_pem = tmp_path / "root-ca-bundle.pem"
+    root_pem.write_text(cert_pem(mesh.pki["root"][0]))
+    env = mesh.handle.env(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), os.path.join(ROOT, "playbooks", "mesh_check.yml"), "-i", str(inv),
+           "-e", "mesh_check_reports_dir=%s" % (tmp_path / "reports"), "-e", "mesh_check_root_ca_bundle=%s" % root_pem,
+           "-e", "mesh_check_license=false"] + list(extra)
+    return subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_playbook_read_only_report_and_failure(mesh, tmp_path):
+    before = dict((c, mesh.handle.status(c)["writes"]) for c in mesh.clusters)
+    result = _playbook(mesh, tmp_path, "-v")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    out = result.stdout
+    assert "=== Cluster: cluster1 ===" in out and "--- Peers Check ---" in out
+    assert "✅ Peers Check: all clusters connected" in out
+    assert "multicluster check passed" in out
+    reports = tmp_path / "reports"
+    assert sorted(os.listdir(str(reports))) == ["mesh-check.html", "mesh-check.json", "mesh-check.junit.xml", "mesh-check.txt"]
+    after = dict((c, mesh.handle.status(c)["writes"]) for c in mesh.clusters)
+    assert after == before  # zero writes
+    secrets = [line for line in open(str(reports / "mesh-check.json")).read().splitlines() if "PRIVATE KEY" in line]
+    assert not secrets and "PRIVATE KEY" not in out
+    # one fault through the playbook: the play fails, the report names the check
+    mesh.set_peer("cluster2", "cluster1", connected=False)
+    try:
+        result = _playbook(mesh, tmp_path)
+        assert result.returncode != 0
+        assert "❌ Peers Check: peer cluster1 (network cluster1, gateway istio-eastwest/istio-remote-peer-cluster1) is not connected" in result.stdout
+        assert "multicluster check found issues: peers" in result.stdout
+    finally:
+        mesh.set_peer("cluster2", "cluster1", connected=True)
