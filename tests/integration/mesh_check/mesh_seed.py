@@ -195,10 +195,10 @@ class MeshSeed(object):
         r.post("/api/v1/namespaces/spire-server/secrets", {"metadata": {"name": "spiffe-upstream-ca"}, "type": "Opaque", "data": {
             "tls.crt": b64(cert_pem(spire[0])), "tls.key": b64(key_pem(spire[1])), "bundle.crt": b64(cert_pem(p["root"][0]))}})
         for name, selector in (("istio-ztunnel-reg", {"app": "ztunnel"}), ("istio-ambient-reg", {"istio.io/dataplane-mode": "ambient"})):
+            spec = {"className": "spire-server-spire", "podSelector": {"matchLabels": selector},
+                    "spiffeIDTemplate": "spiffe://{{ .TrustDomain }}/ns/{{ .PodMeta.Namespace }}/sa/{{ .PodSpec.ServiceAccountName }}"}
             r.post("/apis/spire.spiffe.io/v1alpha1/clusterspiffeids", {"apiVersion": "spire.spiffe.io/v1alpha1", "kind": "ClusterSPIFFEID",
-                                                                       "metadata": {"name": name}, "spec": {
-                "className": "spire-server-spire", "podSelector": {"matchLabels": selector},
-                "spiffeIDTemplate": "spiffe://{{ .TrustDomain }}/ns/{{ .PodMeta.Namespace }}/sa/{{ .PodSpec.ServiceAccountName }}"}})
+                                                                       "metadata": {"name": name}, "spec": spec})
         for i in range(workload_entries):
             r.post("/apis/networking.istio.io/v1/namespaces/istio-system/workloadentries", {
                 "apiVersion": "networking.istio.io/v1", "kind": "WorkloadEntry", "metadata": {"name": "bulk-%05d" % i, "labels": {"app": "bulk"}},
