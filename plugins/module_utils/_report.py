@@ -23,6 +23,14 @@ from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks._com
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks.registry import CHECKS, TITLES
 
 ICONS = {"ok": "✅", "info": "ℹ ", "warning": "⚠️", "error": "❌"}
+# HTML: plain symbols in coloured badges (emoji fonts are often missing in headless or minimal browsers)
+HTML_ICONS = {"ok": "✓", "info": "i", "warning": "!", "error": "✗", "missing": "–"}
+
+
+def _badge(level):
+    return '<span class="badge %s">%s</span>' % (level, HTML_ICONS.get(level, "–"))
+
+
 MESH = "mesh"
 
 
@@ -202,7 +210,7 @@ def svg_topology(nodes, edges, size=520):
         parts.append('<g><circle cx="%.1f" cy="%.1f" r="%d" fill="#ffffff" stroke="%s" stroke-width="5"/>'
                      '<text x="%.1f" y="%.1f" text-anchor="middle" font-family="sans-serif" font-size="14" font-weight="bold">%s</text>'
                      '<text x="%.1f" y="%.1f" text-anchor="middle" font-family="sans-serif" font-size="18">%s</text>'
-                     '<title>%s</title></g>' % (x, y, node_r, colour, x, y - 2, escape(node["name"]), x, y + 20, ICONS.get(node["status"], ""),
+                     '<title>%s</title></g>' % (x, y, node_r, colour, x, y - 2, escape(node["name"]), x, y + 20, HTML_ICONS.get(node["status"], ""),
                                                 escape("%s: %s" % (node["name"], node["status"]))))
     parts.append('</svg>')
     return "".join(parts)
@@ -216,19 +224,20 @@ def to_html(findings, summary, snapshots, title="Multicluster mesh check"):
     cols = clusters + ([MESH] if has_mesh else [])
     rows = []
     for check in summary.get("checks") or []:
-        cells = "".join('<td class="%s">%s</td>' % (check["clusters"].get(c, "na"), ICONS.get(check["clusters"].get(c), "–")) for c in cols)
+        cells = "".join('<td class="%s">%s</td>' % (check["clusters"].get(c, "na"), _badge(check["clusters"][c]) if c in check["clusters"] else "–")
+                        for c in cols)
         rows.append("<tr><th>%s</th>%s</tr>" % (escape(check["title"]), cells))
     items = []
     for cluster, groups in _sections(findings, clusters):
         items.append("<h3>%s</h3>" % escape("Cluster: %s" % cluster if cluster is not None else "Multicluster"))
         for cid, own in groups:
+            level = worst(f["level"] for f in own)
             items.append('<details%s><summary class="%s">%s %s</summary><ul>' % (
-                " open" if worst(f["level"] for f in own) == "error" else "", worst(f["level"] for f in own),
-                ICONS[worst(f["level"] for f in own)], escape(TITLES.get(cid, cid))))
+                " open" if level == "error" else "", level, _badge(level), escape(TITLES.get(cid, cid))))
             for f in own:
                 hint = '<div class="hint">%s</div>' % escape(f["hint"]) if f.get("hint") and f["level"] in ("error", "warning") else ""
                 det = "<pre>%s</pre>" % escape("\n".join(f["details"])) if f.get("details") else ""
-                items.append('<li class="%s">%s %s%s%s</li>' % (f["level"], ICONS[f["level"]], escape(f["message"]), det, hint))
+                items.append('<li class="%s">%s %s%s%s</li>' % (f["level"], _badge(f["level"]), escape(f["message"]), det, hint))
             items.append("</ul></details>")
     verdict = "passed" if summary.get("passed") else "found issues"
     legend = " ".join('<span class="dot" style="background:%s"></span>%s' % (STATUS_COLOURS[s], s) for s in ("ok", "warning", "error", "missing"))
@@ -245,6 +254,8 @@ td{text-align:center} td.error{background:#fbe3e3} td.warning{background:#fff4d6
 summary{cursor:pointer;font-weight:bold;margin:4px 0} li{margin:3px 0} li.error{color:#a31f1d}
 .hint{color:#555;font-size:12px;margin-left:20px} pre{font-size:12px;background:#f6f6f6;padding:6px}
 .dot{display:inline-block;width:12px;height:12px;border-radius:6px;margin:0 4px 0 12px}
+.badge{display:inline-block;min-width:16px;padding:0 4px;border-radius:8px;color:#fff;font-weight:bold;text-align:center;font-size:12px}
+.badge.ok{background:#2e9e44} .badge.info{background:#5b7fa6} .badge.warning{background:#d99a00} .badge.error{background:#d3302f}
 </style></head><body>
 <h1>%(title)s</h1>
 <div class="verdict %(vclass)s">%(icon)s Multicluster check %(verdict)s &mdash; %(nerr)d errors, %(nwarn)d warnings, %(nclusters)d clusters</div>
@@ -252,7 +263,7 @@ summary{cursor:pointer;font-weight:bold;margin:4px 0} li{margin:3px 0} li.error{
 <div><h2>Checks</h2><table><tr><th>Check</th>%(heads)s</tr>%(rows)s</table></div></div>
 <h2>Findings</h2>%(items)s
 </body></html>
-""" % {"title": escape(title), "vclass": "passed" if summary.get("passed") else "issues", "icon": "✅" if summary.get("passed") else "❌",
+""" % {"title": escape(title), "vclass": "passed" if summary.get("passed") else "issues", "icon": _badge("ok" if summary.get("passed") else "error"),
        "verdict": verdict, "nerr": counts.get("error", 0), "nwarn": counts.get("warning", 0), "nclusters": len(clusters),
        "svg": svg_topology(nodes, edges), "legend": legend, "heads": "".join("<th>%s</th>" % escape(c) for c in cols),
        "rows": "".join(rows), "items": "\n".join(items)}
