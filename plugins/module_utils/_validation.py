@@ -109,7 +109,8 @@ def check_kube_context(host, value, as_san):
 def check_trust_domain(host, variable, value):
     """SPIFFE trust domain: lowercase letters, digits, '.', '-', '_'; no scheme, port or path; 1..255 characters."""
     if value is None or (_is_text(value) and not value.strip()):
-        return [problem(host, variable, 'is empty', 'set %s to a trust domain such as the cluster name (lowercase letters, digits, \'.\', \'-\', \'_\')' % variable)]
+        return [problem(host, variable, 'is empty',
+                        "set %s to a trust domain such as the cluster name (lowercase letters, digits, '.', '-', '_')" % variable)]
     if not _is_text(value):
         return [problem(host, variable, '%s is a %s, not a string' % (_quoted(value), type(value).__name__), 'quote it in the inventory')]
     if len(value) <= TRUST_DOMAIN_MAX and TRUST_DOMAIN_RE.match(value):
@@ -142,7 +143,7 @@ def parse_istio_version(value):
     """(major, minor, patch) of a Solo Istio version string, or None when malformed."""
     if not _is_text(value):
         return None
-    match = ISTIO_VERSION_RE.match(value.strip())
+    match = ISTIO_VERSION_RE.match(value)
     if not match:
         return None
     return tuple(int(part) for part in match.groups()[:3])
@@ -156,7 +157,8 @@ def check_istio_version(host, value, multicluster, required=False, minimum=MIN_M
             return [problem(host, 'mesh_istio_version', 'is not set', "set mesh_istio_version in group_vars (e.g. mesh_istio_version: '%s')" % example)]
         return []
     if not _is_text(value):
-        return [problem(host, 'mesh_istio_version', '%s is a %s, not a version string (YAML reads an unquoted %s as a number)' % (_quoted(value), type(value).__name__, value),
+        what = '%s is a %s, not a version string (YAML reads an unquoted %s as a number)' % (_quoted(value), type(value).__name__, value)
+        return [problem(host, 'mesh_istio_version', what,
                         "quote a full version: mesh_istio_version: '%s'" % example)]
     parsed = parse_istio_version(value)
     if parsed is None:
@@ -291,7 +293,8 @@ def check_duplicate_contexts(records):
     for _value, members in _groups([dict(r, _ctx=(r.get('kubeconfig_path'), r.get('kube_context'))) for r in records if r.get('kube_context')], '_ctx'):
         hosts = [m['host'] for m in members]
         problems.append(problem(', '.join(hosts), 'kube_context',
-                                "%s is used by %s with the same kubeconfig, so they would all act on one cluster" % (_quoted(members[0]['kube_context']), ', '.join(hosts)),
+                                "%s is used by %s with the same kubeconfig, so they would all act on one cluster"
+                                % (_quoted(members[0]['kube_context']), ', '.join(hosts)),
                                 'point each host at the context of its own cluster (kubectl config get-contexts)'))
     return problems
 

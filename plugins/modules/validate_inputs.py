@@ -21,7 +21,7 @@ description:
     are not set while more than one cluster is targeted; no two hosts share one context of one kubeconfig."
   - Reads only its parameters and its own environment. Never receives the license itself, only whether it is set.
 author:
-  - meshops platform engineering
+  - meshops platform engineering (@meshops)
 extends_documentation_fragment:
   - meshops.ambient_spire._attributes
   - meshops.ambient_spire._attributes.info_module
