@@ -144,11 +144,11 @@ def _prod_inventory_variables():
 
 def test_job_templates_allow_check_mode_limit_and_use_the_ee(rendered, configure_tasks):
     jt = configure_tasks["awx.awx.job_template"]
-    assert jt["loop"] == "{{ awx_meshops_job_templates }}"
+    assert jt["loop"] == "{{ awx_meshops_job_templates_final }}"
     args = jt["awx.awx.job_template"]
     assert args["ask_job_type_on_launch"] is True
     assert args["ask_limit_on_launch"] is True
-    assert args["survey_enabled"] is True
+    assert args["survey_enabled"] == "{{ item.survey | length > 0 }}"
     assert args["execution_environment"] == "{{ awx_meshops_ee }}"
     assert args["survey_spec"]["spec"] == "{{ item.survey }}"
     assert "{{ awx_meshops_kubeconfig_credential }}" in args["credentials"]
@@ -167,7 +167,8 @@ def test_surveys_are_valid_awx_surveys(rendered):
     for jt in rendered["job_templates"]:
         variables = [q["variable"] for q in jt["survey"]]
         assert len(variables) == len(set(variables)), jt["name"]
-        assert HOST_SELECTOR in variables, jt["name"]
+        # The target_clusters question is offered exactly where the template says its playbook honours it.
+        assert (HOST_SELECTOR in variables) == jt["target_clusters"], jt["name"]
         for q in jt["survey"]:
             assert q["question_name"] and isinstance(q["required"], bool)
             assert q["type"] in SURVEY_TYPES, q
@@ -275,6 +276,12 @@ def test_survey_selects_exactly_the_chosen_clusters(name, rendered, inventory, t
 
     everything = _list_hosts(wrapper, inventory, tmp_path)
     assert cluster_hosts(everything) == set(CLUSTERS)
+    # The limit on launch (always offered) selects exactly the chosen clusters.
+    for limit, expected in (("cluster1:cluster3", {"cluster1", "cluster3"}), ("cluster2", {"cluster2"})):
+        assert cluster_hosts(_list_hosts(wrapper, inventory, tmp_path, None, limit)) == expected
+    if not jt["target_clusters"]:
+        return
+    # The survey's extra_vars select exactly the chosen clusters, in every play.
     for chosen, limit, expected in (
         (["cluster1", "cluster3"], None, {"cluster1", "cluster3"}),
         (["cluster2"], None, {"cluster2"}),
