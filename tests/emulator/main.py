@@ -131,8 +131,8 @@ def cmd_up(args):
     os.makedirs(state_dir, exist_ok=True)
     kube = os.path.abspath(args.kubeconfig or os.path.join(state_dir, "kubeconfig"))
     os.makedirs(os.path.dirname(kube), exist_ok=True)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [os.path.dirname(os.path.dirname(__file__)),
-                                                                     os.environ.get("PYTHONPATH")])))
+    paths = [os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.environ.get("PYTHONPATH")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
     with open(os.path.join(state_dir, "emulator.log"), "ab") as log:
         proc = subprocess.Popen(  # pylint: disable=consider-using-with  # runs on in the background
             [sys.executable, "-m", "emulator", "--state-dir", state_dir, "serve", "--clusters", args.clusters,
@@ -161,7 +161,7 @@ def cmd_down(args):
         print("emulator not running")
         return 0
     os.kill(state["pid"], signal.SIGTERM)
-    for _ in range(100):
+    for _attempt in range(100):
         try:
             os.kill(state["pid"], 0)
         except OSError:
@@ -193,8 +193,9 @@ def cmd_status(args):
     print("%-12s %-24s %8s %9s %7s %8s  %s" % ("CLUSTER", "SERVER", "OBJECTS", "REQUESTS", "WRITES", "DRY-RUNS", "FAULTS"))
     for name, status in rows:
         faults = ",".join("%s=%s" % kv for kv in sorted(status["faults"].items())) or "-"
-        print("%-12s %-24s %8d %9d %7d %8d  %s" % (name, state["clusters"][name]["server"], status["objects"],
-                                                  status["requests"], status["writes"], status["dry_runs"], faults))
+        print("%-12s %-24s %8d %9d %7d %8d  %s" % (
+            name, state["clusters"][name]["server"], status["objects"], status["requests"], status["writes"],
+            status["dry_runs"], faults))
     return 0
 
 

@@ -118,7 +118,7 @@ def reconcile_replicaset(cluster, rs):
     pods = _pods_of(cluster, rs)
     want = (rs.get("spec") or {}).get("replicas", 1)
     labels = ((rs["spec"].get("template") or {}).get("metadata") or {}).get("labels") or {}
-    for _ in range(want - len(pods)):
+    for _missing in range(want - len(pods)):
         _new_pod(cluster, rs, "%s-%s" % (rs["metadata"]["name"], _suffix(cluster)), rs["spec"].get("template"), labels)
     for pod in pods[want:]:
         _quietly(cluster.delete, "v1", "Pod", pod["metadata"]["name"], pod["metadata"]["namespace"])

@@ -205,7 +205,7 @@ def test_workload_controllers(emulator, core):
     apps.create_namespaced_stateful_set("api-test", {"metadata": {"name": "sts"}, "spec": {
         "replicas": 2, "serviceName": "sts", "selector": {"matchLabels": {"app": "y"}},
         "template": dict(template, metadata={"labels": {"app": "y"}})}})
-    for _ in range(50):
+    for _attempt in range(50):
         ds = apps.read_namespaced_daemon_set("ds", "api-test").status
         sts = apps.read_namespaced_stateful_set("sts", "api-test").status
         if ds.number_ready == 2 and sts.ready_replicas == 2:
