@@ -294,3 +294,42 @@ def test_survey_selects_exactly_the_chosen_clusters(name, rendered, inventory, t
             # Every play on clusters must follow the survey: hosts: "{{ target_clusters | default('k8s_clusters') }}"
             assert hosts - {"localhost"} <= expected, "play on %r ignores target_clusters (%s)" % (pattern, HOSTS_PATTERN)
         assert cluster_hosts(plays) == expected
+
+
+# --- a job as AWX launches it, on emulated clusters -----------------------------------------------
+
+@pytest.mark.slow
+def test_mesh_check_job_runs_on_exactly_the_chosen_clusters(rendered, emulator_factory, tmp_path):
+    """awx/playbooks/mesh_check.yml with the survey's extra_vars (types as AWX sends them) and a limit."""
+    if not _landed("mesh_check"):
+        pytest.skip("playbooks/mesh_check.yml has not landed yet")
+    emu = emulator_factory(CLUSTERS)
+    jt = next(t for t in rendered["job_templates"] if Path(t["playbook"]).stem == "mesh_check")
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump({
+        "k8s_clusters": {"hosts": {c: {"kube_context": c} for c in CLUSTERS}},
+        "all": {"vars": {"ansible_connection": "local",
+                         "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                         "kubeconfig_path": str(emu.kubeconfig),
+                         "pki_dir": str(tmp_path / "pki")}},
+    }))
+    # What AWX puts in extra_vars for the survey's defaults: strings, lists and integers.
+    survey = {q["variable"]: q["default"] for q in jt["survey"] if q["default"] != ""}
+    survey.update({"mesh_check_skip_checks": ["license"], "mesh_check_reports_dir": str(tmp_path / "reports")})
+    chosen = ["cluster1", "cluster3"]
+    cmd = [str(BIN / "ansible-playbook"), str(ROOT / jt["playbook"]), "-i", str(tmp_path / "hosts.yml"),
+           "-e", json.dumps(survey), "-e", json.dumps({"mesh_check_fail": False})]
+    if jt["target_clusters"]:
+        cmd += ["-e", json.dumps({HOST_SELECTOR: chosen})]
+    else:
+        cmd += ["--limit", ":".join(chosen)]
+    env = emu.env(TMPDIR=str(tmp_path))
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".build" / "collections"))
+    proc = subprocess.run(cmd, cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=600, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    recap = out[out.rindex("PLAY RECAP"):]
+    ran = set(re.findall(r"^(cluster\d)\s+:", recap, re.M))
+    assert ran == set(chosen), recap
+    # The role's argument spec accepted the survey's values on every chosen cluster.
+    assert re.search(r"Validating arguments against arg spec[^\n]*\n(ok: \[cluster\d\]\n){2}", out), out[-4000:]
+    assert (tmp_path / "reports" / "mesh-check.json").exists()
