@@ -171,6 +171,7 @@ class Emulator:
     def __init__(self, names, nodes=2):
         self.clusters = {name: Cluster(self, name, i, nodes) for i, name in enumerate(names)}
         self.admin_token = secrets.token_urlsafe(24)
+        self.ca_pem = None         # PEM text of the CA that signs the serving certificate (set by serve())
         self._handlers = []        # (callable, {(group, kind)} or None)
         self._periodic = []        # (seconds, callable)
         self.admin_routes = {}     # (METHOD, path) -> callable(cluster, request)

@@ -54,6 +54,7 @@ async def serve(state_dir, names, kubeconfig_path, nodes=2):
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     emulator = Emulator(names, nodes)
+    emulator.ca_pem = ca_pem.decode()
     admin.setup(emulator)
     emulator.load_controllers()
     emulator.start()

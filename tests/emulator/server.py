@@ -159,6 +159,8 @@ class ClusterApp:
             self.cluster.stats["dry_runs" if dry_run else "writes"] += 1
             self.cluster.stats[method.lower()] += 1
         store = self.cluster.store
+        if sub == "scale":
+            return await self.scale(request, rtype, ns, name)
         if method == "GET" and watch:
             return await self.watch(request, rtype, namespace)
         if method == "GET" and name:
@@ -189,6 +191,23 @@ class ClusterApp:
                 store.delete(rtype, meta.get("namespace", ""), meta["name"], propagation, "dryRun" in query)
             return _response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"})
         raise ApiError(405, "the server does not allow this method on the requested resource")
+
+    async def scale(self, request, rtype, namespace, name):
+        """The scale subresource (autoscaling/v1 Scale) of Deployments, StatefulSets, ReplicaSets."""
+        store = self.cluster.store
+        obj = store.get(rtype, namespace, name)
+        if request.method in ("PUT", "PATCH"):
+            body = await self.body(request)
+            if request.method == "PATCH":
+                patch_type = PATCH_TYPES.get(request.content_type) or "merge"
+                body = store.patch_object(_scale_of(obj), patch_type, body)
+            replicas = (body.get("spec") or {}).get("replicas") if isinstance(body, dict) else None
+            if not isinstance(replicas, int) or replicas < 0:
+                raise ApiError(422, "spec.replicas must be a non-negative integer", "Invalid")
+            obj = store.patch(rtype, namespace, name, "merge", {"spec": {"replicas": replicas}}, None, "dryRun" in request.query)
+        elif request.method != "GET":
+            raise ApiError(405, "the server does not allow this method on the requested resource")
+        return _response(_scale_of(obj))
 
     def list(self, request, rtype, namespace):
         """LIST (or a Table for kubectl's human-readable output)."""
@@ -279,6 +298,14 @@ class ClusterApp:
         if asyncio.iscoroutine(result):
             result = await result
         return _as_response(result)
+
+
+def _scale_of(obj):
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    selector = ",".join("%s=%s" % kv for kv in sorted(((spec.get("selector") or {}).get("matchLabels") or {}).items()))
+    meta = {k: v for k, v in obj["metadata"].items() if k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")}
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": meta, "spec": {"replicas": spec.get("replicas", 1)},
+            "status": {"replicas": status.get("replicas", 0), "selector": selector}}
 
 
 def _as_response(result):

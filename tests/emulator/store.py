@@ -375,6 +375,22 @@ class Store:
         self._register(rtype, obj)
         return self._commit(rtype, "MODIFIED", obj, current)
 
+    @staticmethod
+    def patch_object(current, patch_type, body):
+        """Apply a patch body to an object (no storage); raises ApiError."""
+        try:
+            if patch_type == "json":
+                return patching.json_patch(current, body)
+            if patch_type == "merge":
+                return patching.merge_patch(current, body)
+            if patch_type in ("strategic", "apply"):
+                if not isinstance(body, dict):
+                    raise patching.PatchError("a strategic merge patch must be an object")
+                return patching.strategic_merge(current, body)
+        except patching.PatchError as exc:
+            raise ApiError(422 if patch_type == "json" else 400, str(exc)) from exc
+        raise ApiError(415, "unsupported patch type %r" % patch_type)
+
     def patch(self, rtype, namespace, name, patch_type, body, subresource=None, dry_run=False, force=False):
         """PATCH semantics: json, merge, strategic or apply (server-side apply creates missing objects)."""
         del force   # field ownership is not tracked: every apply wins
@@ -387,21 +403,9 @@ class Store:
             body = dict(body, metadata=dict(body.get("metadata") or {}, name=name))
             return self.create(rtype, body, namespace, dry_run)
         current = existing.obj
-        try:
-            if patch_type == "json":
-                new = patching.json_patch(current, body)
-            elif patch_type == "merge":
-                new = patching.merge_patch(current, body)
-            elif patch_type in ("strategic", "apply"):
-                if not isinstance(body, dict):
-                    raise patching.PatchError("a strategic merge patch must be an object")
-                if patch_type == "apply":
-                    body = _without(body, "status") if subresource != "status" else body
-                new = patching.strategic_merge(current, body)
-            else:
-                raise ApiError(415, "unsupported patch type %r" % patch_type)
-        except patching.PatchError as exc:
-            raise ApiError(422 if patch_type == "json" else 400, str(exc)) from exc
+        if patch_type == "apply" and isinstance(body, dict) and subresource != "status":
+            body = _without(body, "status")
+        new = self.patch_object(current, patch_type, body)
         if not isinstance(new, dict):
             raise ApiError(400, "the patch did not produce an object")
         wanted_rv = ((body.get("metadata") or {}).get("resourceVersion") if isinstance(body, dict) else None)

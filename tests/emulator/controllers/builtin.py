@@ -285,7 +285,7 @@ def namespace_defaults(cluster, ns):
         _quietly(cluster.create, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
             "name": "kube-root-ca.crt", "namespace": name, "annotations": {
                 "kubernetes.io/description": "Contains a CA bundle for the emulated API server."}},
-            "data": {"ca.crt": "-----BEGIN CERTIFICATE-----\nZW11bGF0ZWQ=\n-----END CERTIFICATE-----\n"}})
+            "data": {"ca.crt": cluster.emulator.ca_pem or ""}})
 
 
 # ---- wiring -----------------------------------------------------------------------------------------------------

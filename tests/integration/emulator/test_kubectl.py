@@ -53,6 +53,11 @@ def test_create_apply_wait_delete(emulator):
     assert svc["status"]["loadBalancer"]["ingress"][0]["ip"].startswith("192.0.2.")
     pods = json.loads(emulator.kubectl("get", "pods", "-n", "kubectl-test", "-l", "app=web", "-o", "json", context="cluster1").stdout)
     assert len(pods["items"]) == 2 and all(p["status"]["phase"] == "Running" for p in pods["items"])
+    emulator.kubectl("scale", "deployment/web", "-n", "kubectl-test", "--replicas=3", context="cluster1")
+    emulator.kubectl("wait", "--for=jsonpath={.status.readyReplicas}=3", "deployment/web", "-n", "kubectl-test",
+                     "--timeout=20s", context="cluster1")
+    ssa = emulator.kubectl("apply", "--server-side", "-f", "-", context="cluster1", stdin=DEPLOYMENT).stdout
+    assert "deployment.apps/web serverside-applied" in ssa
     emulator.kubectl("delete", "namespace", "kubectl-test", context="cluster1")
     gone = emulator.kubectl("get", "pods", "-n", "kubectl-test", "-o", "json", context="cluster1", check=False)
     assert json.loads(gone.stdout)["items"] == []
