@@ -1,0 +1,95 @@
+"""X.509 helpers: parse PEM, key/cert match, a Go crypto/x509-like chain verification, throwaway CAs."""
+
+import datetime
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+def load_certs(pem):
+    """Every certificate of a PEM text ([] if none or unparsable)."""
+    if isinstance(pem, str):
+        pem = pem.encode()
+    try:
+        return x509.load_pem_x509_certificates(pem or b"")
+    except ValueError:
+        return []
+
+
+def load_key(pem):
+    """A private key from PEM, or None."""
+    if isinstance(pem, str):
+        pem = pem.encode()
+    try:
+        return serialization.load_pem_private_key(pem or b"", password=None)
+    except (ValueError, TypeError):
+        return None
+
+
+def key_matches(cert, key):
+    """Whether the certificate's public key is the key's."""
+    fmt = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return cert.public_key().public_bytes(*fmt) == key.public_key().public_bytes(*fmt)
+
+
+def _valid_now(cert):
+    moment = datetime.datetime.now(datetime.timezone.utc)
+    return cert.not_valid_before_utc <= moment <= cert.not_valid_after_utc
+
+
+def _issued_by(cert, issuer):
+    if cert.issuer != issuer.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, Exception):  # pylint: disable=broad-except  # InvalidSignature and friends
+        return False
+    return True
+
+
+def verify(cert, intermediates, roots, depth=0):
+    """Like Go's Certificate.Verify: True if cert chains (through intermediates) to one of roots, every certificate
+    valid now. A certificate that is itself in roots verifies."""
+    if depth > 8 or not _valid_now(cert):
+        return False
+    if any(cert == root for root in roots):
+        return True
+    for root in roots:
+        if _issued_by(cert, root) and _valid_now(root):
+            return True
+    for inter in intermediates:
+        if inter != cert and _issued_by(cert, inter) and verify(inter, [i for i in intermediates if i != inter], roots, depth + 1):
+            return True
+    return False
+
+
+def fingerprint(cert):
+    """SHA-256 of the DER certificate, hex."""
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+def pem(cert):
+    """PEM text of a certificate."""
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def make_ca(common_name, issuer=None, issuer_key=None, pathlen=1, days=3650):
+    """A CA certificate and its key (EC P-256, fast): self-signed when no issuer is given. Returns (cert, key)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "emulator"), x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)
+    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer.subject if issuer else subject)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(start).not_valid_after(start + datetime.timedelta(days=days))
+               .add_extension(x509.BasicConstraints(ca=True, path_length=pathlen), critical=True)
+               .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False))
+    cert = builder.sign(issuer_key or key, hashes.SHA256())
+    return cert, key
+
+
+def key_pem(key):
+    """PEM (PKCS#8) of a private key."""
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
