@@ -310,8 +310,8 @@ def check_environment(environ, targeted, names=FORBIDDEN_ENV):
     if not found:
         return []
     return [problem('environment', ' and '.join(found),
-                    'is set while %d clusters are targeted (%s): kubernetes.core and helm would send every cluster\'s tasks to that one '
-                    'API server and silently ignore kube_context' % (len(targeted), ', '.join(targeted)),
+                    '%s set while %d clusters are targeted (%s): kubernetes.core and helm would send every cluster\'s tasks to that one '
+                    'API server and silently ignore kube_context' % ('are' if len(found) > 1 else 'is', len(targeted), ', '.join(targeted)),
                     'unset %s (give each cluster a context in a kubeconfig file via kubeconfig_path or K8S_AUTH_KUBECONFIG), '
                     'or target one cluster per run with --limit' % ' and '.join(found))]
 
