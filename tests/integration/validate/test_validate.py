@@ -239,6 +239,26 @@ def test_inventory_prod_passes_with_license_from_env_and_refuses_without(play):
     result.passed()
 
 
+def test_inventory_prod_license_from_vault_never_printed(play, tmp_path):
+    """A copy of inventories/prod with an encrypted vault.yml: passes, and the license is not shown at -vvv."""
+    inventory = str(tmp_path / 'prod')
+    shutil.copytree(os.path.join(ROOT, 'inventories', 'prod'), inventory)
+    password_file = tmp_path / 'vault-pass'
+    password_file.write_text('not-a-real-password\n')
+    vault_file = os.path.join(inventory, 'group_vars', 'all', 'vault.yml')
+    with open(vault_file, 'w') as handle:
+        handle.write('vault_gloo_mesh_license_key: %s\n' % LICENSE)
+    vault = os.path.join(os.path.dirname(_ansible_playbook()), 'ansible-vault')
+    subprocess.run([vault, 'encrypt', '--vault-password-file', str(password_file), vault_file],
+                   env=_env(), capture_output=True, text=True, check=True, timeout=120)
+    with open(vault_file) as handle:
+        assert handle.read().startswith('$ANSIBLE_VAULT;')
+    result = play(inventory=inventory, extra_vars={'validate_require_license': 'true'},
+                  args=['--vault-password-file', str(password_file), '-vvv'])
+    result.passed()
+    assert '"license_set": true' in result.output
+
+
 PKI_PLAYBOOK = os.path.join(ROOT, 'playbooks', 'pki.yml')
 
 
