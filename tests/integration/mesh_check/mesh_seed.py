@@ -41,6 +41,16 @@ class Raw(object):
     def get(self, path, query=None):
         return self.call("GET", path, query=query)
 
+    def get_json(self, path, query=None):
+        """(parsed document, size in bytes) of a GET; (None, 0) on HTTP errors."""
+        m, url, headers, dummy, dummy2 = self.api.param_serialize("GET", path, query_params=list((query or {}).items()),
+                                                                  header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
+        resp = self.api.call_api(m, url, header_params=headers)
+        data = resp.read()
+        if resp.status >= 400:
+            return None, 0
+        return json.loads(data), len(data)
+
     def post(self, path, body):
         return self.call("POST", path, body)
 
@@ -102,6 +112,7 @@ def make_pki(clusters):
 # ---------------------------------------------------------------- objects
 CRDS = [
     ("gateway.networking.k8s.io", "v1", "Gateway", "gateways", "Namespaced"),
+    ("gateway.networking.k8s.io", "v1", "GatewayClass", "gatewayclasses", "Cluster"),
     ("networking.istio.io", "v1", "WorkloadEntry", "workloadentries", "Namespaced"),
     ("spire.spiffe.io", "v1alpha1", "ClusterSPIFFEID", "clusterspiffeids", "Cluster"),
 ]
@@ -130,7 +141,8 @@ def server_conf(td, bundle=True):
                        "plugins": {"UpstreamAuthority": [{"disk": {"plugin_data": data}}], "KeyManager": [{"disk": {"plugin_data": {}}}]}})
 
 
-ISTIOD_ENV = {"ENABLE_PEERING_DISCOVERY": "true", "PILOT_ENABLE_K8S_SELECT_WORKLOAD_ENTRIES": "true"}
+ISTIOD_ENV = {"ENABLE_PEERING_DISCOVERY": "true", "PILOT_ENABLE_K8S_SELECT_WORKLOAD_ENTRIES": "true",
+              "SOLO_LICENSE_KEY": "emu-license:GlooMesh:2099-12-31"}  # an emulator test license, never a real key
 
 
 class MeshSeed(object):
@@ -142,15 +154,32 @@ class MeshSeed(object):
         self.pki = make_pki(self.clusters)
         self.raw = dict((c, Raw(handle.client(c))) for c in self.clusters)
         self.addresses = {}
+        self.simulated = self._detect_simulated_mesh()
+
+    def _detect_simulated_mesh(self):
+        """True when the emulator runs the simulated mesh (tests/emulator/mesh): it then writes the statuses itself."""
+        try:
+            self.handle.admin(self.clusters[0], "GET", "/_emulator/mesh/status")
+        except Exception:  # pylint: disable=broad-except  # any failure: no simulated mesh
+            return False
+        return True
+
+    def mesh_fault(self, cluster, body):
+        """Set (dict) or clear (None) the simulated mesh faults of a cluster."""
+        if body is None:
+            return self.handle.admin(cluster, "DELETE", "/_emulator/mesh/faults")
+        return self.handle.admin(cluster, "POST", "/_emulator/mesh/faults", body)
 
     # ---- seeding
     def seed(self, ambient_pods=2, workload_entries=0):
         for c in self.clusters:
             self._seed_cluster(c, ambient_pods, workload_entries)
         for c in self.clusters:
+            self._eastwest_gateway(c)
+        for c in self.clusters:
             self._wait_address(c)
         for c in self.clusters:
-            self._gateways(c)
+            self._peer_gateways(c)
         for c in self.clusters:
             self._status(c)
         self.add_valid_autogenflat()
@@ -171,19 +200,29 @@ class MeshSeed(object):
         r.post("/api/v1/namespaces/istio-system/configmaps", {"metadata": {"name": "istio-gloo"}, "data": {"mesh": "trustDomain: %s\n" % c}})
         r.post("/apis/apps/v1/namespaces/istio-system/deployments",
                deployment("istiod-gloo", "istio-system", {"app": "istiod"}, "discovery", dict(ISTIOD_ENV, CLUSTER_ID=c)))
-        ds = deployment("ztunnel", "istio-system", {"app": "ztunnel"}, "istio-proxy", {"NETWORK": c, "SPIRE_ENABLED": "true"})
+        # no SPIRE_ENABLED: no SPIRE agent pods run here (the simulated mesh would keep such a ztunnel in CrashLoopBackOff)
+        ds = deployment("ztunnel", "istio-system", {"app": "ztunnel"}, "istio-proxy", {"NETWORK": c})
         ds["kind"] = "DaemonSet"
         del ds["spec"]["replicas"]
         r.post("/apis/apps/v1/namespaces/istio-system/daemonsets", ds)
+        self._eastwest_workload(r, c)
+        self._seed_rest(r, c, ambient_pods, workload_entries)
+
+    def _eastwest_workload(self, r, c):
         r.post("/apis/apps/v1/namespaces/istio-eastwest/deployments",
-               deployment("istio-eastwest", "istio-eastwest", {"service.istio.io/canonical-name": "istio-eastwest"}, "istio-proxy"))
+               deployment("istio-eastwest", "istio-eastwest", {"service.istio.io/canonical-name": "istio-eastwest",
+                                                               "gateway.networking.k8s.io/gateway-name": "istio-eastwest"}, "istio-proxy"))
         r.post("/api/v1/namespaces/istio-eastwest/services", {"metadata": {"name": "istio-eastwest", "labels": {
             "istio.io/expose-istiod": "15012", "topology.istio.io/network": c, "topology.istio.io/cluster": c}},
             "spec": {"type": "LoadBalancer", "selector": {"service.istio.io/canonical-name": "istio-eastwest"},
                      "ports": [{"name": "tls-hbone", "port": 15008}, {"name": "tls-xds", "port": 15012}]}})
-        if ambient_pods:
-            r.post("/apis/apps/v1/namespaces/bookinfo/deployments",
-                   deployment("productpage-v1", "bookinfo", {"app": "productpage"}, "productpage", replicas=ambient_pods))
+
+    def _seed_rest(self, r, c, ambient_pods, workload_entries):
+        p = self.pki
+        # bare pods: the emulator's Deployment controller costs ~0.1 s per replica, a POST ~2 ms
+        for i in range(ambient_pods):
+            r.post("/api/v1/namespaces/bookinfo/pods", {"metadata": {"name": "productpage-v1-%05d" % i, "labels": {"app": "productpage"}},
+                                                        "spec": {"containers": [{"name": "productpage", "image": "example/productpage:1"}]}})
         # SPIRE
         spire = p["spire-" + c]
         r.post("/api/v1/namespaces/spire-server/configmaps", {"metadata": {"name": "spire-server"}, "data": {"server.conf": server_conf(c)}})
@@ -207,7 +246,10 @@ class MeshSeed(object):
     def _wait_address(self, c, timeout=20):
         deadline = time.time() + timeout
         while time.time() < deadline:
-            svc = self.raw[c].get("/api/v1/namespaces/istio-eastwest/services/istio-eastwest")
+            try:
+                svc = self.raw[c].get("/api/v1/namespaces/istio-eastwest/services/istio-eastwest")
+            except RuntimeError:  # the simulated istiod has not deployed it yet
+                svc = {}
             ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
             if ingress:
                 self.addresses[c] = ingress[0]["ip"]
@@ -215,14 +257,19 @@ class MeshSeed(object):
             time.sleep(0.2)
         raise RuntimeError("no LoadBalancer address for %s" % c)
 
-    def _gateways(self, c):
-        r = self.raw[c]
-        listeners = [{"name": "cross-network", "port": 15008, "protocol": "HBONE", "tls": {"mode": "Passthrough"}},
-                     {"name": "xds-tls", "port": 15012, "protocol": "TLS", "tls": {"mode": "Passthrough"}}]
-        r.post("/apis/gateway.networking.k8s.io/v1/namespaces/istio-eastwest/gateways", {
+    LISTENERS = [{"name": "cross-network", "port": 15008, "protocol": "HBONE", "tls": {"mode": "Passthrough"}},
+                 {"name": "xds-tls", "port": 15012, "protocol": "TLS", "tls": {"mode": "Passthrough"}}]
+
+    def _eastwest_gateway(self, c):
+        listeners = self.LISTENERS
+        self.raw[c].post("/apis/gateway.networking.k8s.io/v1/namespaces/istio-eastwest/gateways", {
             "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "istio-eastwest", "labels": {
                 "topology.istio.io/network": c, "topology.istio.io/cluster": c, "istio.io/expose-istiod": "15012"}},
             "spec": {"gatewayClassName": "istio-eastwest", "listeners": listeners}})
+
+    def _peer_gateways(self, c):
+        r = self.raw[c]
+        listeners = self.LISTENERS
         for other in self.clusters:
             if other == c:
                 continue
@@ -237,17 +284,34 @@ class MeshSeed(object):
     def _cond(type_name, status="True", reason="Programmed", message=""):
         return {"type": type_name, "status": status, "reason": reason, "message": message, "lastTransitionTime": "2026-11-29T00:00:00Z"}
 
+    def wait_peers(self, timeout=30):
+        """Simulated mesh: wait until every peer Gateway reports PeerConnected=True."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            pending = []
+            for c in self.clusters:
+                for gw in self.raw[c].get("/apis/gateway.networking.k8s.io/v1/namespaces/istio-eastwest/gateways")["items"]:
+                    if gw["spec"].get("gatewayClassName") != "istio-remote":
+                        continue
+                    conds = dict((x.get("type"), x.get("status")) for x in (gw.get("status") or {}).get("conditions") or [])
+                    if conds.get("gloo.solo.io/PeerConnected") != "True":
+                        pending.append("%s/%s" % (c, gw["metadata"]["name"]))
+            if not pending:
+                return
+            time.sleep(0.3)
+        raise RuntimeError("peers not connected: %s" % pending)
+
     def _status(self, c):
         r = self.raw[c]
+        for name, pods in (("istio-ztunnel-reg", 2), ("istio-ambient-reg", 2)):
+            r.patch("/apis/spire.spiffe.io/v1alpha1/clusterspiffeids/%s/status" % name, {"status": {"stats": {
+                "namespacesSelected": 1, "podsSelected": pods, "entryFailures": 0, "podEntryRenderFailures": 0}}})
         r.patch("/apis/gateway.networking.k8s.io/v1/namespaces/istio-eastwest/gateways/istio-eastwest/status", {"status": {
             "addresses": [{"type": "IPAddress", "value": self.addresses[c]}],
             "conditions": [self._cond("Accepted", reason="Accepted"), self._cond("Programmed")]}})
         for other in self.clusters:
             if other != c:
                 self.set_peer(c, other, connected=True)
-        for name, pods in (("istio-ztunnel-reg", 2), ("istio-ambient-reg", 2)):
-            r.patch("/apis/spire.spiffe.io/v1alpha1/clusterspiffeids/%s/status" % name, {"status": {"stats": {
-                "namespacesSelected": 1, "podsSelected": pods, "entryFailures": 0, "podEntryRenderFailures": 0}}})
 
     def set_peer(self, c, other, connected=True):
         conds = [self._cond("Accepted", reason="Accepted"), self._cond("Programmed"),
@@ -308,6 +372,10 @@ class MeshSeed(object):
         self.raw[c].patch("/api/v1/namespaces/istio-system/configmaps/istio-ca-root-cert", {"data": {"root-cert.pem": cert_pem(root[0])}})
 
     def faults(self):
+        """The check_failures faults: dicts name, apply, clear, check (the check that must fail), fragment (in its message),
+        also (other checks allowed to fail as a consequence), skip (reason or None).
+        The faults are written directly into the seeded objects; the simulated mesh (tests/emulator/mesh), when loaded,
+        leaves these hand-seeded objects alone (its istiod is the one its ServiceMeshController deploys)."""
         a, b = self.clusters[0], self.clusters[1]
         p = self.pki
         stale = {}
@@ -324,23 +392,26 @@ class MeshSeed(object):
         def server(bundle):
             return lambda: self.raw[a].patch("/api/v1/namespaces/spire-server/configmaps/spire-server", {"data": {"server.conf": server_conf(a, bundle)}})
 
+        def env(cluster, **extra):
+            return lambda: self._istiod_env(cluster, dict(ISTIOD_ENV, CLUSTER_ID=cluster, **extra))
+
+        def fault(name, apply, clear, check, fragment, also=(), skip=None):
+            return {"name": name, "apply": apply, "clear": clear, "check": check, "fragment": fragment, "also": set(also), "skip": skip}
+
         return [
-            ("foreign_root", lambda: self._cacerts(b, p["istio-foreign"], p["foreign"]), lambda: self._cacerts(b, p["istio-" + b], p["root"]),
-             "intermediate_certs", "has incompatible intermediate certificates with cluster"),
-            ("network_label_mismatch", label("wrong-net"), label(b), "network", "has network label %s, expected wrong-net" % b),
-            ("peer_disconnected", lambda: self.set_peer(a, b, connected=False), lambda: self.set_peer(a, b, connected=True),
-             "peers", "peer %s (network %s, gateway istio-eastwest/istio-remote-peer-%s) is not connected" % (b, b, b)),
-            ("peering_discovery_off", lambda: self._istiod_env(a, dict(ISTIOD_ENV, CLUSTER_ID=a, ENABLE_PEERING_DISCOVERY="false")),
-             lambda: self._istiod_env(a, dict(ISTIOD_ENV, CLUSTER_ID=a)), "env_vars", 'ENABLE_PEERING_DISCOVERY is invalid ("false")'),
-            ("select_workload_entries_false",
-             lambda: self._istiod_env(b, dict(ISTIOD_ENV, CLUSTER_ID=b, PILOT_ENABLE_K8S_SELECT_WORKLOAD_ENTRIES="false")),
-             lambda: self._istiod_env(b, dict(ISTIOD_ENV, CLUSTER_ID=b)), "env_vars",
-             "peering discovery is incompatible with PILOT_ENABLE_K8S_SELECT_WORKLOAD_ENTRIES=false"),
-            ("stale_workload_entry", add_stale, clear_stale, "stale_workloads",
-             "pod bookinfo/productpage-v1-deleted-pod no longer exists in cluster %s" % a),
-            ("classless_cluster_spiffe_ids", lambda: self._csid_class(a, ""), lambda: self._csid_class(a, "spire-server-spire"),
-             "cluster_spiffe_ids", 'is ignored by the SPIRE controller manager: className ""'),
-            ("spire_bundle_not_configured", server(False), server(True), "spire_upstream_ca", "SPIRE bundle not configured"),
-            ("istiod_not_ready", lambda: self._set_istiod_ready(a, False), lambda: self._set_istiod_ready(a, True), "pods_istiod",
-             "1 of 1 pods unhealthy: istio-system/istiod-gloo-"),
+            fault("foreign_root", lambda: self._cacerts(b, p["istio-foreign"], p["foreign"]), lambda: self._cacerts(b, p["istio-" + b], p["root"]),
+                  "intermediate_certs", "has incompatible intermediate certificates with cluster"),
+            fault("network_label_mismatch", label("broken-" + b), label(b), "network", "has network label %s, expected broken-%s" % (b, b)),
+            fault("peer_disconnected", lambda: self.set_peer(a, b, connected=False), lambda: self.set_peer(a, b, connected=True),
+                  "peers", "peer %s (network %s, gateway istio-eastwest/istio-remote-peer-%s) is not connected" % (b, b, b)),
+            fault("peering_discovery_off", env(a, ENABLE_PEERING_DISCOVERY="false"), env(a), "env_vars", 'ENABLE_PEERING_DISCOVERY is invalid ("false")'),
+            fault("select_workload_entries_false", env(b, PILOT_ENABLE_K8S_SELECT_WORKLOAD_ENTRIES="false"), env(b), "env_vars",
+                  "peering discovery is incompatible with PILOT_ENABLE_K8S_SELECT_WORKLOAD_ENTRIES=false"),
+            fault("stale_workload_entry", add_stale, clear_stale, "stale_workloads",
+                  "pod bookinfo/productpage-v1-deleted-pod no longer exists in cluster %s" % a),
+            fault("classless_cluster_spiffe_ids", lambda: self._csid_class(a, ""), lambda: self._csid_class(a, "spire-server-spire"),
+                  "cluster_spiffe_ids", 'is ignored by the SPIRE controller manager: className ""'),
+            fault("spire_bundle_not_configured", server(False), server(True), "spire_upstream_ca", "SPIRE bundle not configured"),
+            fault("istiod_not_ready", lambda: self._set_istiod_ready(a, False), lambda: self._set_istiod_ready(a, True), "pods_istiod",
+                  "1 of 1 pods unhealthy: istio-system/istiod-gloo-"),
         ]

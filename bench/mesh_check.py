@@ -1,0 +1,223 @@
+#!/usr/bin/env python
+# -*- coding: utf-8 -*-
+"""Benchmark of the mesh checks on emulated clusters (figures printed; not a timed test).
+
+Default: 10 clusters, 5,000 WorkloadEntries and 2,000 pods each (reduce with --clusters/--workload-entries/--pods).
+Measured side by side in one run, against the same emulated clusters:
+  raw      the LIST/GET requests the snapshot needs, sent with the same Python client (clusters in parallel)
+  snapshot the in-process snapshots (take_snapshot, clusters in parallel)
+  playbook ansible-playbook playbooks/mesh_check.yml (forks = clusters), end to end
+  kubectl  the same reads done by hand: one `kubectl get ... -o json` per resource and cluster, sequentially
+  evaluate the pure evaluation of every check over all snapshots, at 1/4, 1/2 and 1x the objects (linearity)
+Usage: .venv/bin/python bench/mesh_check.py [--clusters 10] [--workload-entries 5000] [--pods 2000] [--quick]
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import argparse
+import copy
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "mesh_check"))
+sys.path.insert(0, os.path.join(ROOT, ".build", "collections"))
+
+from emulator.testing import EmulatorHandle  # noqa: E402  pylint: disable=wrong-import-position
+from mesh_seed import MeshSeed, Raw, cert_pem  # noqa: E402
+
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_snapshot import take_snapshot  # noqa: E402
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks.registry import run_checks, summarize  # noqa: E402
+
+KUBECTL = os.path.join(ROOT, ".tools", "bin", "kubectl")
+
+
+def timed(label, func, results):
+    start = time.time()
+    value = func()
+    results[label] = time.time() - start
+    return value
+
+
+def bulk_workload_entries(seed, count, threads=6):
+    """count autogenflat WorkloadEntries per cluster, each pointing at a live pod of the next cluster in the ring."""
+    local = threading.local()
+    jobs = []
+    for i, c in enumerate(seed.clusters):
+        src = seed.clusters[(i + 1) % len(seed.clusters)]
+        pods = [p["metadata"]["name"] for p in seed.pods(src, "bookinfo", "app=productpage")]
+        for n in range(count):
+            jobs.append((c, src, pods[n % len(pods)], n))
+
+    def post(job):
+        c, src, pod, n = job
+        raws = getattr(local, "raws", None)
+        if raws is None:
+            raws = local.raws = {}
+        if c not in raws:
+            raws[c] = Raw(seed.handle.client(c))
+        raws[c].post("/apis/networking.istio.io/v1/namespaces/istio-system/workloadentries", {
+            "apiVersion": "networking.istio.io/v1", "kind": "WorkloadEntry", "metadata": {
+                "name": "autogenflat.%s.bookinfo.%s.%06d" % (src, pod, n),
+                "labels": {"solo.io/source-workload": "autogenflat.%s.bookinfo.%s" % (src, pod), "solo.io/source-cluster": src},
+                "annotations": {"solo.io/peered-workload-uid": "%s//Pod/bookinfo/%s" % (src, pod)}},
+            "spec": {"address": "10.%d.%d.%d" % (n // 65536 % 256, n // 256 % 256, n % 256), "network": src}})
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(post, jobs))
+
+
+def seed_parallel(seed, pods):
+    """MeshSeed.seed with the per-cluster part in parallel threads."""
+    with ThreadPoolExecutor(min(4, len(seed.clusters))) as pool:
+        list(pool.map(lambda c: seed._seed_cluster(c, pods, 0), seed.clusters))  # pylint: disable=protected-access
+    for c in seed.clusters:
+        seed._wait_address(c)  # pylint: disable=protected-access
+    for c in seed.clusters:
+        seed._gateways(c)  # pylint: disable=protected-access
+        seed._status(c)  # pylint: disable=protected-access
+
+
+def raw_requests(clients, paths):
+    """Replay the snapshot's GET paths with the same client (one ApiClient per cluster), clusters in parallel."""
+    def one(c):
+        raw = Raw(clients[c])
+        size = 0
+        for path in paths[c]:
+            p, dummy, q = path.partition("?")
+            query = dict(kv.split("=", 1) for kv in q.split("&")) if q else None
+            size += raw.get_json(p, query)[1]
+        return size
+    with ThreadPoolExecutor(len(clients)) as pool:
+        return sum(pool.map(one, list(clients)))
+
+
+def snapshots(seed, clients):
+    def one(c):
+        return take_snapshot(clients[c], cluster_name=c, context=c, expected_network=c, expected_trust_domain=c, license_check=False)
+    with ThreadPoolExecutor(len(seed.clusters)) as pool:
+        return list(pool.map(one, seed.clusters))
+
+
+KUBECTL_READS = [
+    ["get", "namespaces"], ["get", "deployments", "-A", "-l", "app=istiod"], ["get", "daemonsets", "-A", "-l", "app=ztunnel"],
+    ["get", "pods", "-A"], ["get", "gateways.gateway.networking.k8s.io", "-A"], ["get", "services", "-A", "-l", "istio.io/expose-istiod"],
+    ["get", "workloadentries.networking.istio.io", "-n", "istio-system"], ["get", "secret", "cacerts", "-n", "istio-system"],
+    ["get", "configmaps", "-n", "istio-system"], ["get", "configmaps", "-n", "spire-server"],
+    ["get", "secret", "spiffe-upstream-ca", "-n", "spire-server"], ["get", "clusterspiffeids.spire.spiffe.io"],
+]
+
+
+def by_hand(seed):
+    env = seed.handle.env()
+    for c in seed.clusters:
+        for args in KUBECTL_READS:
+            subprocess.run([KUBECTL, "--kubeconfig", seed.handle.kubeconfig, "--context", c] + args + ["-o", "json"], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+
+def playbook(seed, workdir):
+    inv = os.path.join(workdir, "hosts.yml")
+    with open(inv, "w") as handle:
+        json.dump({"k8s_clusters": {"hosts": dict((c, {"kube_context": c}) for c in seed.clusters), "vars": {
+            "ansible_connection": "local", "ansible_python_interpreter": sys.executable, "kubeconfig_path": seed.handle.kubeconfig}}}, handle)
+    root = os.path.join(workdir, "root.pem")
+    with open(root, "w") as handle:
+        handle.write(cert_pem(seed.pki["root"][0]))
+    env = seed.handle.env(ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".build", "collections"), ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+                          ANSIBLE_FORKS=str(len(seed.clusters)))
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), os.path.join(ROOT, "playbooks", "mesh_check.yml"), "-i", inv,
+           "-e", "mesh_check_license=false", "-e", "mesh_check_root_ca_bundle=%s" % root, "-e", "mesh_check_reports_dir=%s" % os.path.join(workdir, "r")]
+    result = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        print(result.stdout[-3000:], result.stderr[-2000:])
+    return result.returncode
+
+
+def scale(snaps, factor):
+    """Synthetic snapshots with factor x the objects (autogenflat entries, pods), for the linearity figure."""
+    out = []
+    for s in snaps:
+        s = copy.deepcopy(s)
+        entries = s["workload_entries"]["autogenflat"]
+        n = max(1, int(len(entries) * factor))
+        s["workload_entries"]["autogenflat"] = (entries * (int(factor) + 1))[:n]
+        idx = s["pod_index"]
+        s["pod_index"] = (idx * (int(factor) + 1))[:max(1, int(len(idx) * factor))]
+        out.append(s)
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clusters", type=int, default=10)
+    parser.add_argument("--workload-entries", type=int, default=5000)
+    parser.add_argument("--pods", type=int, default=2000)
+    parser.add_argument("--quick", action="store_true", help="3 clusters, 500 WorkloadEntries, 200 pods")
+    parser.add_argument("--skip-kubectl", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        args.clusters, args.workload_entries, args.pods = 3, 500, 200
+    names = ["cluster%d" % (i + 1) for i in range(args.clusters)]
+    workdir = tempfile.mkdtemp(prefix="bench-mesh-check-")
+    figures = {}
+    print("bench: %d clusters x %d WorkloadEntries x %d pods (work dir %s)" % (args.clusters, args.workload_entries, args.pods, workdir))
+    handle = timed("start emulator", lambda: EmulatorHandle(names, os.path.join(workdir, "emu"), 2), figures)
+    try:
+        seed = MeshSeed(handle)
+        timed("seed mesh + pods", lambda: seed_parallel(seed, args.pods), figures)
+        timed("seed WorkloadEntries", lambda: bulk_workload_entries(seed, args.workload_entries), figures)
+        print("seeded in %.1fs + %.1fs" % (figures["seed mesh + pods"], figures["seed WorkloadEntries"]))
+        # warm up (discovery, connection pools) and collect the request paths
+        clients = dict((c, handle.client(c)) for c in names)
+        snaps = snapshots(seed, clients)
+        paths = dict((s["cluster"], [e["path"] for e in s["request_log"]]) for s in snaps)
+        requests = [s["requests"] for s in snaps]
+        size = timed("raw LIST/GET requests", lambda: raw_requests(clients, paths), figures)
+        snaps = timed("in-process snapshots", lambda: snapshots(seed, clients), figures)
+        findings = timed("evaluation (all checks)", lambda: run_checks(snaps, {"root_ca_pem": cert_pem(seed.pki["root"][0])}), figures)
+        summary = summarize(findings, names)
+        rc = timed("mesh_check playbook", lambda: playbook(seed, workdir), figures)
+        if not args.skip_kubectl:
+            timed("kubectl by hand", lambda: by_hand(seed), figures)
+        lin = []
+        for factor in (0.25, 0.5, 1.0, 2.0):
+            scaled = scale(snaps, factor)
+            objects = sum(len(s["workload_entries"]["autogenflat"]) + len(s["pod_index"]) for s in scaled)
+            start = time.time()
+            run_checks(scaled, {"root_ca_pem": cert_pem(seed.pki["root"][0])}, only=["stale_workloads", "network", "peers", "pods_istiod"])
+            lin.append((factor, objects, time.time() - start))
+    finally:
+        handle.stop()
+    objects = sum(len(s["pod_index"]) + s["workload_entries"]["total"] for s in snaps)
+    print("")
+    print("requests per cluster: %s (independent of object counts); %.1f MB of JSON; %d objects read" % (
+        sorted(set(requests)), size / 1e6, objects))
+    print("verdict: passed=%s failed=%s; playbook rc=%s" % (summary["passed"], summary["failed_checks"], rc))
+    print("")
+    print("%-28s %9s" % ("measure", "seconds"))
+    for label in ("raw LIST/GET requests", "in-process snapshots", "evaluation (all checks)", "mesh_check playbook", "kubectl by hand"):
+        if label in figures:
+            print("%-28s %9.2f" % (label, figures[label]))
+    raw = figures["raw LIST/GET requests"]
+    print("")
+    print("snapshot / raw requests       %6.2fx" % (figures["in-process snapshots"] / raw))
+    print("playbook / raw requests       %6.2fx   (target <= 1.5x; includes ansible-playbook start-up and module transfer)" % (
+        figures["mesh_check playbook"] / raw))
+    print("playbook - raw requests       %6.2fs   (fixed overhead)" % (figures["mesh_check playbook"] - raw))
+    if "kubectl by hand" in figures:
+        print("kubectl by hand / playbook    %6.2fx" % (figures["kubectl by hand"] / figures["mesh_check playbook"]))
+    print("")
+    print("evaluation linearity (stale workloads, network, peers, pods):")
+    for factor, count, seconds in lin:
+        print("  x%-5s %8d objects %8.4fs  %6.2f us/object" % (factor, count, seconds, seconds / max(count, 1) * 1e6))
+
+
+if __name__ == "__main__":
+    main()
