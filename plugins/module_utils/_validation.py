@@ -347,4 +347,4 @@ def validate(clusters, flat_network=False, multicluster=None, require_license=Fa
 def summary(problems):
     """The failure message: every problem, numbered."""
     head = 'Input validation refused the run (%d problem%s); nothing was touched:' % (len(problems), '' if len(problems) == 1 else 's')
-    return ' '.join([head] + ['(%d) %s' % (i + 1, p) for i, p in enumerate(problems)])
+    return '\n'.join([head] + ['(%d) %s' % (i + 1, p) for i, p in enumerate(problems)])

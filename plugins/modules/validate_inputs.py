@@ -122,7 +122,7 @@ problems:
   sample: ["cluster2: mesh_network 'net_1' is not a DNS-1123 label (...). Fix: use lowercase letters, digits and '-' (e.g. net-1)"]
 clusters:
   description: The validated clusters with the defaults applied.
-  returned: always
+  returned: success
   type: list
   elements: dict
   contains:
@@ -207,7 +207,7 @@ def main():
     clusters = [dict((key, r.get(key)) for key in ('host', 'cluster_name', 'network', 'trust_domain', 'kube_context')) for r in records]
     result = dict(changed=False, problems=problems, clusters=clusters, multicluster=multicluster)
     if problems:
-        module.fail_json(msg=summary(problems), **result)
+        module.fail_json(msg=summary(problems), problems=problems, multicluster=multicluster)
     module.exit_json(**result)
 
 

@@ -366,8 +366,10 @@ def test_all_problems_collected():
         assert needle in text
     assert len(problems) == 9
     message = v.summary(problems)
-    assert message.startswith('Input validation refused the run (9 problems); nothing was touched: (1) ')
-    assert '(9) environment:' in message
+    lines = message.splitlines()
+    assert lines[0] == 'Input validation refused the run (9 problems); nothing was touched:'
+    assert lines[1].startswith('(1) cluster_1: ') and lines[9].startswith('(9) environment: ')
+    assert len(lines) == 10
 
 
 def test_summary_singular():
