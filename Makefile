@@ -13,7 +13,7 @@ demo: setup
 	scripts/demo
 
 # Single stages, for development (setup must have run once)
-lint sanity units integration molecule:
+lint sanity units integration molecule release:
 	scripts/test $@
 
 clean:
