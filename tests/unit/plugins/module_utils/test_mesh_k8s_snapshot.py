@@ -51,16 +51,20 @@ class FakeResponse7(object):
         return self._data
 
 
-class FakeApi7(FakeApi):
+class FakeApi7(object):
     """kubernetes >= 30 style: param_serialize + call_api(method, url), no exception on HTTP errors."""
+
+    def __init__(self, docs_, errors=None):
+        self.inner = FakeApi(docs_, errors)
+        self.calls = self.inner.calls
 
     def param_serialize(self, method, resource_path, query_params=None, header_params=None, auth_settings=None, **kwargs):
         return method, (resource_path, tuple(query_params or ())), header_params, None, None
 
-    def call_api(self, method, url, header_params=None, body=None, post_params=None, _request_timeout=None):  # pylint: disable=arguments-differ
+    def call_api(self, method, url, header_params=None, body=None, post_params=None, _request_timeout=None):
         path, query = url
         try:
-            resp = FakeApi.call_api(self, path, method, query_params=query)
+            resp = self.inner.call_api(path, method, query_params=query)
         except FakeApiError as exc:
             return FakeResponse7(exc.status, b'{"kind": "Status"}', exc.reason)
         return FakeResponse7(200, resp.data)
