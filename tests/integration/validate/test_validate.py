@@ -138,8 +138,8 @@ REFUSALS = {
     'cluster_name_not_dns1123': (
         dict(hosts=hosts_with(cluster1={'mesh_cluster_name': 'Cluster_1'})),
         ["cluster1: mesh_cluster_name 'Cluster_1' is not a DNS-1123 label", 'Fix: use lowercase letters', '(e.g. cluster-1)']),
-    'network_not_dns1123': (
-        dict(hosts=hosts_with(cluster2={'mesh_network': 'net_1'})),
+    'network_not_dns1123': (  # also in check mode and with --tags: the validate task is tagged always
+        dict(hosts=hosts_with(cluster2={'mesh_network': 'net_1'}), args=['--check', '--tags', 'some-other-tag']),
         ["cluster2: mesh_network 'net_1' is not a DNS-1123 label", '(e.g. net-1)']),
     'context_underscore_as_san': (
         dict(hosts=hosts_with(cluster1={'kube_context': 'gke_proj_zone_cluster1'})),
