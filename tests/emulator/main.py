@@ -99,6 +99,10 @@ def load_state(state_dir):
     return state
 
 
+class AdminError(Exception):
+    """An admin route answered an error."""
+
+
 def admin_call(state, cluster, method, path, body=None, timeout=10):
     """Call an admin route of one cluster; returns the decoded JSON answer."""
     info = state["clusters"][cluster]
@@ -106,8 +110,15 @@ def admin_call(state, cluster, method, path, body=None, timeout=10):
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(info["server"] + path, data=data, method=method, headers={
         "Authorization": "Bearer " + state["admin_token"], "Content-Type": "application/json"})
-    with urllib.request.urlopen(request, context=context, timeout=timeout) as response:
-        raw = response.read()
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=timeout) as response:
+            raw = response.read()
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read()).get("message")
+        except ValueError:
+            message = None
+        raise AdminError("%s %s on %s: %s %s" % (method, path, cluster, exc.code, message or exc.reason)) from exc
     try:
         return json.loads(raw)
     except ValueError:
@@ -257,4 +268,9 @@ def main(argv=None):
         kube = os.path.abspath(args.kubeconfig or os.path.join(args.state_dir, "kubeconfig"))
         asyncio.run(serve(os.path.abspath(args.state_dir), names, kube, args.nodes))
         return 0
-    return {"up": cmd_up, "down": cmd_down, "status": cmd_status, "fault": cmd_fault, "admin": cmd_admin}[args.command](args)
+    command = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "fault": cmd_fault, "admin": cmd_admin}[args.command]
+    try:
+        return command(args)
+    except AdminError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 1

@@ -19,6 +19,8 @@ PATCH_TYPES = {"application/json-patch+json": "json", "application/merge-patch+j
                "application/strategic-merge-patch+json": "strategic", "application/apply-patch+yaml": "apply",
                "application/apply-patch+cbor": None}
 WRITE_VERBS = ("POST", "PUT", "PATCH", "DELETE")
+STATIC = {"/version": discovery.VERSION, "/api": discovery.api_versions(), "/apis": None,
+          "/healthz": "ok", "/livez": "ok", "/readyz": "ok"}
 
 
 def _response(body, status=200, content_type=JSON):
@@ -90,12 +92,10 @@ class ClusterApp:
         """Discovery documents or a resource path."""
         path = request.path.rstrip("/") or "/"
         registry = self.cluster.registry
-        static = {"/version": discovery.VERSION, "/api": discovery.api_versions(), "/apis": None,
-                  "/healthz": "ok", "/livez": "ok", "/readyz": "ok"}
-        if path in static and request.method == "GET":
+        if path in STATIC and request.method == "GET":
             if path == "/apis":
                 return _response(discovery.group_list(registry))
-            value = static[path]
+            value = STATIC[path]
             return web.Response(text=value) if isinstance(value, str) else _response(value)
         if path.startswith("/openapi/"):
             return self.openapi(path)

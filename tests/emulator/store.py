@@ -5,6 +5,7 @@ copies (get/list); the HTTP layer serialises the stored dict (cached JSON bytes)
 """
 
 import asyncio
+import base64
 import collections
 import copy
 import datetime
@@ -254,7 +255,27 @@ class Store:
                 raise errors.invalid(rtype, name, "metadata." + field, "Invalid value: values must be strings")
         obj["apiVersion"] = api_version_of(rtype)
         obj["kind"] = rtype.kind
+        if rtype.kind == "Secret" and rtype.group == "":
+            self._secret_data(rtype, obj)
         return meta
+
+    @staticmethod
+    def _secret_data(rtype, obj):
+        """Like the API: stringData is merged into data (base64) and never stored; data must be base64."""
+        string_data = obj.pop("stringData", None) or {}
+        data = obj.get("data") or {}
+        if not isinstance(data, dict) or not isinstance(string_data, dict):
+            raise errors.invalid(rtype, obj["metadata"].get("name", ""), "data", "Invalid value: must be a map")
+        for key, value in data.items():
+            try:
+                base64.b64decode(value or "", validate=True)
+            except (ValueError, TypeError) as exc:
+                raise errors.invalid(rtype, obj["metadata"].get("name", ""), "data[%s]" % key,
+                                     "Invalid value: illegal base64 data") from exc
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        if data:
+            obj["data"] = data
 
     def create(self, rtype, obj, namespace=None, dry_run=False):
         """POST semantics: validate, fill metadata, store; returns the stored object."""

@@ -248,3 +248,24 @@ def test_faults_are_reversible(emulator):
     finally:
         emulator.clear_faults("cluster2")
     assert api.list_namespace().items
+
+
+def test_secret_string_data_is_stored_as_data(core):
+    created = core.create_namespaced_secret("api-test", {"metadata": {"name": "sd"}, "stringData": {"a": "b"}, "data": {"c": "ZA=="}})
+    assert created.data == {"a": "Yg==", "c": "ZA=="} and created.string_data is None
+    with pytest.raises(ApiException) as exc:
+        core.create_namespaced_secret("api-test", {"metadata": {"name": "bad"}, "data": {"a": "not base64!"}})
+    assert exc.value.status == 422
+
+
+def test_dry_run_writes_nothing(emulator, core):
+    del core
+    before = emulator.status("cluster1")
+    path = "/api/v1/namespaces/api-test/configmaps"
+    assert raw(emulator, "cluster1", "POST", path + "?dryRun=All", cm("dry"))[0] == 201
+    assert raw(emulator, "cluster1", "GET", path + "/dry")[0] == 404
+    after = emulator.status("cluster1")
+    assert after["writes"] == before["writes"] and after["dry_runs"] == before["dry_runs"] + 1
+    assert after["objects"] == before["objects"]
+    assert raw(emulator, "cluster1", "POST", path, cm("wet"))[0] == 201
+    assert emulator.status("cluster1")["writes"] == before["writes"] + 1
