@@ -28,8 +28,12 @@ def wait_for(predicate, timeout=15.0, interval=0.1, what="condition"):
 
 
 def apply(handle, context, docs):
-    """kubectl apply -f - of a list of objects."""
-    return handle.kubectl("apply", "-f", "-", context=context, stdin="\n---\n".join(json.dumps(d) for d in docs))
+    """kubectl apply -f - of a list of objects (a v1 List); raises with kubectl's stderr on failure."""
+    result = handle.kubectl("apply", "--validate=false", "-f", "-", context=context, check=False,
+                            stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": list(docs)}))
+    if result.returncode:
+        raise AssertionError("kubectl apply failed: %s" % result.stderr)
+    return result
 
 
 def values_file(handle, name, values):
