@@ -63,7 +63,7 @@ def suggest_dns1123_label(value):
 
 
 def is_dns1123_label(value):
-    return _is_text(value) and len(value) <= DNS1123_LABEL_MAX and bool(DNS1123_LABEL_RE.match(value))
+    return _is_text(value) and len(value) <= DNS1123_LABEL_MAX and bool(DNS1123_LABEL_RE.fullmatch(value))
 
 
 def check_dns1123_label(host, variable, value):
@@ -78,7 +78,7 @@ def check_dns1123_label(host, variable, value):
     reasons = []
     if len(value) > DNS1123_LABEL_MAX:
         reasons.append('is %d characters long (max %d)' % (len(value), DNS1123_LABEL_MAX))
-    if not re.match(r'^[a-z0-9-]*$', value):
+    if not re.fullmatch(r"[a-z0-9-]*", value):
         reasons.append('contains characters other than lowercase letters, digits and \'-\'')
     if value[:1] == '-' or value[-1:] == '-':
         reasons.append('starts or ends with \'-\'')
@@ -113,7 +113,7 @@ def check_trust_domain(host, variable, value):
                         "set %s to a trust domain such as the cluster name (lowercase letters, digits, '.', '-', '_')" % variable)]
     if not _is_text(value):
         return [problem(host, variable, '%s is a %s, not a string' % (_quoted(value), type(value).__name__), 'quote it in the inventory')]
-    if len(value) <= TRUST_DOMAIN_MAX and TRUST_DOMAIN_RE.match(value):
+    if len(value) <= TRUST_DOMAIN_MAX and TRUST_DOMAIN_RE.fullmatch(value):
         return []
     reasons = []
     rest = value
@@ -143,7 +143,7 @@ def parse_istio_version(value):
     """(major, minor, patch) of a Solo Istio version string, or None when malformed."""
     if not _is_text(value):
         return None
-    match = ISTIO_VERSION_RE.match(value)
+    match = ISTIO_VERSION_RE.fullmatch(value)
     if not match:
         return None
     return tuple(int(part) for part in match.groups()[:3])

@@ -384,3 +384,12 @@ def test_merge_hosts_keeps_order():
     (True, True), (False, False), ('yes', True), ('No', False), (1, True), (0, False), (None, False), ('maybe', None), (2, None)])
 def test_parse_bool(value, expected):
     assert v.parse_bool(value) is expected
+
+
+@pytest.mark.parametrize('check, value', [
+    (lambda value: v.check_dns1123_label('h', 'mesh_network', value), 'cluster1\n'),
+    (lambda value: v.check_trust_domain('h', 'mesh_trust_domain', value), 'cluster1\n'),
+    (lambda value: v.check_istio_version('h', value, False), '1.25.5\n'),
+])
+def test_trailing_newline_refused(check, value):
+    assert len(check(value)) == 1
