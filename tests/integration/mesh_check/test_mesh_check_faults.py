@@ -89,9 +89,11 @@ def test_fault_fails_exactly_the_right_check(mesh, name):
     assert summary["passed"], errors(findings)
 
 
-def _playbook(mesh, tmp_path, *extra):
+def _playbook(mesh, tmp_path, *extra, **more_hosts):
     inv = tmp_path / "hosts.yml"
-    inv.write_text(json.dumps({"k8s_clusters": {"hosts": dict((c, {"kube_context": c}) for c in mesh.clusters), "vars": {
+    hosts = dict((c, {"kube_context": c}) for c in mesh.clusters)
+    hosts.update(more_hosts)
+    inv.write_text(json.dumps({"k8s_clusters": {"hosts": hosts, "vars": {
         "ansible_connection": "local", "ansible_python_interpreter": sys.executable, "kubeconfig_path": mesh.handle.kubeconfig}}}))
     root_pem = tmp_path / "root-ca-bundle.pem"
     root_pem.write_text(cert_pem(mesh.pki["root"][0]))
@@ -128,3 +130,11 @@ def test_playbook_read_only_report_and_failure(mesh, tmp_path):
     finally:
         fault["clear"]()
     evaluate_until(mesh, lambda s, f: s["passed"])
+
+
+def test_playbook_unreadable_cluster_is_named(mesh, tmp_path):
+    result = _playbook(mesh, tmp_path, cluster9={"kube_context": "no-such-context"})
+    assert result.returncode != 0
+    assert "cluster cluster9: could not load kubeconfig" in result.stdout
+    assert "=== Cluster: cluster1 ===" in result.stdout  # the others are still checked
+    assert '"snapshot"' not in result.stdout  # quiet: no raw snapshot in the output
