@@ -91,11 +91,31 @@ def openapi_v3_document(registry, group_name, version):
             "components": {"schemas": {}}}
 
 
-def table(objects, resource_version):
-    """A meta.k8s.io/v1 Table (Name, Age) with the objects included, for kubectl's human-readable output."""
-    rows = [{"cells": [o["metadata"]["name"], o["metadata"].get("creationTimestamp", "")], "object": o} for o in objects]
+def _ready_pods(pod):
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    total = len((pod.get("spec") or {}).get("containers") or [])
+    return "%d/%d" % (sum(1 for c in statuses if c.get("ready")), total)
+
+
+# Extra human-readable columns per kind: (name, function of the object).
+EXTRA_COLUMNS = {
+    "Pod": (("Ready", _ready_pods), ("Status", lambda o: (o.get("status") or {}).get("phase", "Pending"))),
+    "Namespace": (("Status", lambda o: (o.get("status") or {}).get("phase", "")),),
+    "Deployment": (("Ready", lambda o: "%d/%d" % ((o.get("status") or {}).get("readyReplicas", 0),
+                                                  (o.get("spec") or {}).get("replicas", 1))),),
+    "Service": (("Type", lambda o: (o.get("spec") or {}).get("type", "")),
+                ("External-IP", lambda o: ",".join(i.get("ip") or i.get("hostname", "") for i in (
+                    (o.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []) or "<none>")),
+}
+
+
+def table(kind, objects, resource_version):
+    """A meta.k8s.io/v1 Table (Name, a few kind-specific columns, Age) with the objects, for kubectl's output."""
+    extra = EXTRA_COLUMNS.get(kind, ())
+    rows = [{"cells": [o["metadata"]["name"]] + [func(o) for _name, func in extra] + [o["metadata"].get("creationTimestamp", "")],
+             "object": o} for o in objects]
+    columns = [{"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0}]
+    columns += [{"name": name, "type": "string", "format": "", "description": name, "priority": 0} for name, _func in extra]
+    columns.append({"name": "Age", "type": "date", "format": "", "description": "Creation time", "priority": 0})
     return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": resource_version},
-            "columnDefinitions": [
-                {"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0},
-                {"name": "Created At", "type": "date", "format": "", "description": "Creation time", "priority": 0}],
-            "rows": rows}
+            "columnDefinitions": columns, "rows": rows}

@@ -10,6 +10,7 @@ spec=2{finalizers=1}}, ServiceAccount{metadata=1}. Other kinds decode to their T
 import base64
 
 MAGIC = b"k8s\x00"
+DECODED_KINDS = ("Secret", "ConfigMap", "Namespace", "ServiceAccount")
 
 
 class ProtobufError(ValueError):

@@ -215,7 +215,7 @@ class ClusterApp:
         store = self.cluster.store
         if "as=Table" in request.headers.get("Accept", ""):
             entries = store.select(rtype, namespace, query.get("labelSelector"), query.get("fieldSelector"))
-            return _response(discovery.table([e.obj for e in entries], str(store.rv)))
+            return _response(discovery.table(rtype.kind, [e.obj for e in entries], str(store.rv)))
         return _response(store.list_raw(rtype, namespace, query.get("labelSelector"), query.get("fieldSelector")))
 
     async def body(self, request, yaml_ok=False, optional=False):
@@ -227,7 +227,11 @@ class ClusterApp:
             raise ApiError(400, "the request body is empty")
         if request.content_type == "application/vnd.kubernetes.protobuf":
             try:
-                return protobuf.decode(raw)
+                obj = protobuf.decode(raw)
+                if obj.get("kind") not in protobuf.DECODED_KINDS:
+                    raise ApiError(415, "the body of the request was in an unknown format - accepted media types include: "
+                                   "application/json, application/yaml (protobuf only for %s)" % ", ".join(protobuf.DECODED_KINDS))
+                return obj
             except protobuf.ProtobufError as exc:
                 raise ApiError(400, "the protobuf body could not be decoded: %s" % exc) from exc
         try:

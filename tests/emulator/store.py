@@ -276,6 +276,8 @@ class Store:
             data[key] = base64.b64encode(str(value).encode()).decode()
         if data:
             obj["data"] = data
+        if not obj.get("type"):
+            obj["type"] = "Opaque"
 
     def create(self, rtype, obj, namespace=None, dry_run=False):
         """POST semantics: validate, fill metadata, store; returns the stored object."""

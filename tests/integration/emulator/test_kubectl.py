@@ -61,3 +61,17 @@ def test_create_apply_wait_delete(emulator):
     emulator.kubectl("delete", "namespace", "kubectl-test", context="cluster1")
     gone = emulator.kubectl("get", "pods", "-n", "kubectl-test", "-o", "json", context="cluster1", check=False)
     assert json.loads(gone.stdout)["items"] == []
+
+
+def test_typed_creates(emulator):
+    """kubectl's typed creates send protobuf: decoded for Namespace/Secret/ConfigMap/ServiceAccount, else 415."""
+    emulator.kubectl("create", "namespace", "typed", context="cluster2")
+    emulator.kubectl("create", "secret", "generic", "s", "-n", "typed", "--from-literal=a=b", context="cluster2")
+    emulator.kubectl("create", "configmap", "c", "-n", "typed", "--from-literal=a=b", context="cluster2")
+    emulator.kubectl("create", "serviceaccount", "sa", "-n", "typed", context="cluster2")
+    secret = json.loads(emulator.kubectl("get", "secret", "s", "-n", "typed", "-o", "json", context="cluster2").stdout)
+    assert secret["data"] == {"a": "Yg=="} and secret["type"] == "Opaque"
+    assert json.loads(emulator.kubectl("get", "cm", "c", "-n", "typed", "-o", "json", context="cluster2").stdout)["data"] == {"a": "b"}
+    refused = emulator.kubectl("create", "deployment", "d", "-n", "typed", "--image=x", context="cluster2", check=False)
+    assert refused.returncode != 0 and "protobuf only for" in refused.stderr
+    emulator.kubectl("delete", "namespace", "typed", context="cluster2")
