@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: meshops platform engineering
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Shared Kubernetes auth argspec and client creation (kubernetes.core semantics). PRIVATE to the collection.
 
 Options come from the task or else from the ``K8S_AUTH_<NAME>`` environment variables, like kubernetes.core, so

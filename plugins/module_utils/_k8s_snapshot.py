@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: meshops platform engineering
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A compact, read-only snapshot of one cluster for the mesh checks. PRIVATE to the collection.
 
 About 13 GET requests, independent of object counts (no per-object requests). Secret material never leaves:

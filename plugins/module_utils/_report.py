@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: meshops platform engineering
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Reports of mesh check findings: istioctl-like text, JSON, JUnit XML, self-contained HTML with an SVG topology.
 
 PRIVATE to the collection: may change at any time. Pure functions of (findings, summary, snapshots).

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: meshops platform engineering
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Shared helpers of the mesh checks. PRIVATE to the collection: may change at any time.
 
 A check is a pure function ``check(snapshots, options) -> list of findings``.

@@ -13,6 +13,7 @@ import base64
 import datetime
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -171,9 +172,14 @@ class MeshSeed(object):
         return self.handle.admin(cluster, "POST", "/_emulator/mesh/faults", body)
 
     # ---- seeding
-    def seed(self, ambient_pods=2, workload_entries=0):
-        for c in self.clusters:
-            self._seed_cluster(c, ambient_pods, workload_entries)
+    def seed(self, ambient_pods=2, workload_entries=0, threads=1):
+        """The healthy mesh; the per-cluster objects with `threads` clusters in parallel."""
+        if threads > 1:
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(lambda c: self._seed_cluster(c, ambient_pods, workload_entries), self.clusters))
+        else:
+            for c in self.clusters:
+                self._seed_cluster(c, ambient_pods, workload_entries)
         for c in self.clusters:
             self._eastwest_gateway(c)
         for c in self.clusters:
