@@ -73,17 +73,6 @@ def bulk_workload_entries(seed, count, threads=6):
         list(pool.map(post, jobs))
 
 
-def seed_parallel(seed, pods):
-    """MeshSeed.seed with the per-cluster part in parallel threads."""
-    with ThreadPoolExecutor(min(4, len(seed.clusters))) as pool:
-        list(pool.map(lambda c: seed._seed_cluster(c, pods, 0), seed.clusters))  # pylint: disable=protected-access
-    for c in seed.clusters:
-        seed._wait_address(c)  # pylint: disable=protected-access
-    for c in seed.clusters:
-        seed._gateways(c)  # pylint: disable=protected-access
-        seed._status(c)  # pylint: disable=protected-access
-
-
 def raw_requests(clients, paths):
     """Replay the snapshot's GET paths with the same client (one ApiClient per cluster), clusters in parallel."""
     def one(c):
@@ -171,7 +160,7 @@ def main():
     handle = timed("start emulator", lambda: EmulatorHandle(names, os.path.join(workdir, "emu"), 2), figures)
     try:
         seed = MeshSeed(handle)
-        timed("seed mesh + pods", lambda: seed_parallel(seed, args.pods), figures)
+        timed("seed mesh + pods", lambda: seed.seed(ambient_pods=args.pods, threads=4), figures)
         timed("seed WorkloadEntries", lambda: bulk_workload_entries(seed, args.workload_entries), figures)
         print("seeded in %.1fs + %.1fs" % (figures["seed mesh + pods"], figures["seed WorkloadEntries"]))
         # warm up (discovery, connection pools) and collect the request paths
@@ -187,12 +176,15 @@ def main():
         if not args.skip_kubectl:
             timed("kubectl by hand", lambda: by_hand(seed), figures)
         lin = []
-        for factor in (0.25, 0.5, 1.0, 2.0):
+        for factor in (1.0, 2.0, 4.0, 8.0):
             scaled = scale(snaps, factor)
             objects = sum(len(s["workload_entries"]["autogenflat"]) + len(s["pod_index"]) for s in scaled)
-            start = time.time()
-            run_checks(scaled, {"root_ca_pem": cert_pem(seed.pki["root"][0])}, only=["stale_workloads", "network", "peers", "pods_istiod"])
-            lin.append((factor, objects, time.time() - start))
+            best = None
+            for dummy in range(3):  # best of 3: the machine is shared
+                start = time.time()
+                run_checks(scaled, {"root_ca_pem": cert_pem(seed.pki["root"][0])}, only=["stale_workloads", "network", "peers", "pods_istiod"])
+                best = min(best or 1e9, time.time() - start)
+            lin.append((factor, objects, best))
     finally:
         handle.stop()
     objects = sum(len(s["pod_index"]) + s["workload_entries"]["total"] for s in snaps)
