@@ -25,24 +25,29 @@ class Mesh:
         self.infos = {}
         self._scheduled = False
         self._last = 0.0
+        self._interval = MIN_INTERVAL
         self.reconciles = 0
 
     # ---- scheduling ---------------------------------------------------------------------------------------------
     def schedule(self):
-        """Run reconcile_all once soon: bursts of writes are coalesced, at most one run per MIN_INTERVAL (bulk seeding
-        of thousands of objects must not cost one full reconcile per request)."""
+        """Run reconcile_all once soon: bursts of writes are coalesced, at most one run per interval (MIN_INTERVAL, or
+        10x the last run's duration: bulk seeding of thousands of objects must not cost one full reconcile per request)."""
         if not self._scheduled:
             self._scheduled = True
             loop = asyncio.get_event_loop()
-            loop.call_later(max(0.0, self._last + MIN_INTERVAL - loop.time()), self._run)
+            loop.call_later(max(0.0, self._last + self._interval - loop.time()), self._run)
 
     def _run(self):
         self._scheduled = False
+        loop = asyncio.get_event_loop()
+        start = loop.time()
         try:
             self.reconcile_all()
         except Exception:  # pylint: disable=broad-except  # a simulation bug must not stop the emulator
             LOG.exception("mesh reconcile failed")
-        self._last = asyncio.get_event_loop().time()
+        self._last = loop.time()
+        # at most ~10% of the loop for the simulation, whatever the object count (bulk seeding)
+        self._interval = max(MIN_INTERVAL, 10 * (self._last - start))
 
     def reconcile_all(self):
         """Every simulated controller over every cluster."""
