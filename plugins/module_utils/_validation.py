@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: meshops platform engineering
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Input validation for the inventory of clusters. PRIVATE to the collection.
 
 Pure functions: no Ansible, no I/O. Each check returns a list of problem strings shaped
