@@ -4,13 +4,13 @@ Hand-written from the field numbers of k8s.io/api generated.proto: runtime.Unkno
 TypeMeta{apiVersion=1, kind=2}, ObjectMeta{name=1, generateName=2, namespace=3, uid=5, resourceVersion=6,
 labels=11, annotations=12, finalizers=14}, Secret{metadata=1, data=2 (bytes), type=3, stringData=4,
 immutable=5}, ConfigMap{metadata=1, data=2, binaryData=3, immutable=4}, Namespace{metadata=1,
-spec=2{finalizers=1}}, ServiceAccount{metadata=1}. Other kinds decode to their TypeMeta and metadata only.
+spec=2{finalizers=1}}, ServiceAccount{metadata=1}, DeleteOptions{propagationPolicy=4}. Other kinds decode to their TypeMeta and metadata only.
 """
 
 import base64
 
 MAGIC = b"k8s\x00"
-DECODED_KINDS = ("Secret", "ConfigMap", "Namespace", "ServiceAccount")
+DECODED_KINDS = ("Secret", "ConfigMap", "Namespace", "ServiceAccount", "DeleteOptions")
 
 
 class ProtobufError(ValueError):
@@ -85,7 +85,7 @@ def _object_meta(data):
 def _decode_kind(kind, raw):
     obj = {}
     for number, value in fields(raw):
-        if number == 1:
+        if number == 1 and kind != "DeleteOptions":
             obj["metadata"] = _object_meta(value)
         elif kind == "Secret":
             if number == 2:
@@ -107,6 +107,8 @@ def _decode_kind(kind, raw):
                     obj.setdefault("binaryData", {})[key] = base64.b64encode(item).decode()
             elif number == 4:
                 obj["immutable"] = bool(value)
+        elif kind == "DeleteOptions" and number == 4:
+            obj["propagationPolicy"] = _text(value)
         elif kind == "Namespace" and number == 2:
             finalizers = [_text(v) for n, v in fields(value) if n == 1]
             if finalizers:
