@@ -23,9 +23,19 @@ Event.__doc__ = "A committed write: type ADDED/MODIFIED/DELETED, the ResourceTyp
 
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_PATH_SEGMENT = re.compile(r"^[^/%]+$")
 _BUILTIN_KINDS = {(t.group, t.kind) for t in BUILTIN_TYPES}
 _NO_GENERATION = {"Namespace", "Node", "ConfigMap", "Secret", "ServiceAccount", "Event", "Endpoints", "Lease", "EndpointSlice"}
 HISTORY = 50000
+
+
+def _name_pattern(rtype):
+    """DNS labels for Namespaces and Services, DNS subdomains for core/apps/batch, any path segment otherwise."""
+    if rtype.kind in ("Namespace", "Service") and rtype.group == "":
+        return _DNS_LABEL
+    if rtype.group in ("", "apps", "batch"):
+        return _DNS_SUBDOMAIN
+    return _PATH_SEGMENT
 
 
 def dumps(obj):
@@ -224,9 +234,8 @@ class Store:
             raise ApiError(400, "the body of the request was in an unknown format")
         kind = obj.get("kind")
         if kind and kind != rtype.kind:
-            raise ApiError(400, "the API version in the data (%s) does not match the expected API version (%s)" % (
-                obj.get("apiVersion"), api_version_of(rtype)) if obj.get("apiVersion") != api_version_of(rtype)
-                else "kind %s does not match the resource %s" % (kind, rtype.plural))
+            raise ApiError(400, "the kind in the data (%s) does not match the resource %s (kind %s)" % (
+                kind, rtype.plural, rtype.kind))
         meta = obj.setdefault("metadata", {})
         name = meta.get("name") or ""
         if rtype.namespaced:
@@ -241,9 +250,7 @@ class Store:
                                details={"name": obj_ns, "kind": "namespaces"})
         else:
             meta.pop("namespace", None)
-        pattern = _DNS_LABEL if rtype.kind in ("Namespace", "Service") else _DNS_SUBDOMAIN
-        if rtype.group not in ("", "apps", "batch") and rtype.kind not in ("Namespace", "Service"):
-            pattern = re.compile(r"^[^/%]+$")   # custom resources and RBAC: any path segment name
+        pattern = _name_pattern(rtype)
         if not name:
             raise errors.invalid(rtype, name, "metadata.name", "Required value: name or generateName is required")
         if len(name) > 253 or not pattern.match(name):
