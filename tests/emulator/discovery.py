@@ -1,5 +1,7 @@
 """Discovery documents (/api, /apis, resource lists) and the minimal OpenAPI v3 documents, from a Registry."""
 
+import datetime
+
 VERSION = {"major": "1", "minor": "33", "gitVersion": "v1.33.1", "gitCommit": "emulated", "gitTreeState": "clean",
            "buildDate": "2026-11-29T00:00:00Z", "goVersion": "go1.24.3", "compiler": "gc", "platform": "linux/amd64"}
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
@@ -100,6 +102,8 @@ def _ready_pods(pod):
 # Extra human-readable columns per kind: (name, function of the object).
 EXTRA_COLUMNS = {
     "Pod": (("Ready", _ready_pods), ("Status", lambda o: (o.get("status") or {}).get("phase", "Pending"))),
+    "Node": (("Status", lambda o: "Ready" if any(c.get("type") == "Ready" and c.get("status") == "True" for c in (
+        o.get("status") or {}).get("conditions") or []) else "NotReady"),),
     "Namespace": (("Status", lambda o: (o.get("status") or {}).get("phase", "")),),
     "Deployment": (("Ready", lambda o: "%d/%d" % ((o.get("status") or {}).get("readyReplicas", 0),
                                                   (o.get("spec") or {}).get("replicas", 1))),),
@@ -109,13 +113,29 @@ EXTRA_COLUMNS = {
 }
 
 
+def _age(timestamp):
+    """A kubectl-style age ("42s", "5m", "3h", "2d") of an RFC 3339 timestamp."""
+    try:
+        created = datetime.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    except (TypeError, ValueError):
+        return "<unknown>"
+    seconds = max(0, int((datetime.datetime.now(datetime.timezone.utc) - created).total_seconds()))
+    if seconds < 120:
+        return "%ds" % seconds
+    if seconds < 7200:
+        return "%dm" % (seconds // 60)
+    if seconds < 172800:
+        return "%dh" % (seconds // 3600)
+    return "%dd" % (seconds // 86400)
+
+
 def table(kind, objects, resource_version):
     """A meta.k8s.io/v1 Table (Name, a few kind-specific columns, Age) with the objects, for kubectl's output."""
     extra = EXTRA_COLUMNS.get(kind, ())
-    rows = [{"cells": [o["metadata"]["name"]] + [func(o) for _name, func in extra] + [o["metadata"].get("creationTimestamp", "")],
+    rows = [{"cells": [o["metadata"]["name"]] + [func(o) for _name, func in extra] + [_age(o["metadata"].get("creationTimestamp"))],
              "object": o} for o in objects]
     columns = [{"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0}]
     columns += [{"name": name, "type": "string", "format": "", "description": name, "priority": 0} for name, _func in extra]
-    columns.append({"name": "Age", "type": "date", "format": "", "description": "Creation time", "priority": 0})
+    columns.append({"name": "Age", "type": "string", "format": "", "description": "Time since creation", "priority": 0})
     return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": resource_version},
             "columnDefinitions": columns, "rows": rows}
