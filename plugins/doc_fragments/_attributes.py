@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: meshops platform engineering
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Shared module attributes. This doc fragment is PRIVATE to the collection."""
 
 from __future__ import absolute_import, division, print_function

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: meshops platform engineering
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """X.509 parsing helpers over the cryptography library.
 
 This module util is PRIVATE to the collection. It can have breaking changes at any time.

@@ -1,7 +1,7 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
 # Copyright: meshops platform engineering
-# Apache License 2.0 (see LICENSE)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -22,7 +22,7 @@ description:
     level C(error) with a message and a hint, never a traceback.
   - Read-only. Private keys are never returned or logged.
 author:
-  - meshops platform engineering
+  - meshops platform engineering (@meshops)
 requirements:
   - cryptography >= 3.1
 extends_documentation_fragment:
