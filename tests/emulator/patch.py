@@ -193,3 +193,27 @@ def json_patch(target, operations):
                 raise
             raise PatchError("cannot apply %r: %s" % (op, exc)) from exc
     return doc
+
+
+def prune(live, previous, applied):
+    """Remove from live the fields a previous applied configuration set and the new one no longer sets
+    (maps key by key, merge-keyed lists item by item); metadata name/namespace are never removed."""
+    if not (isinstance(live, dict) and isinstance(previous, dict) and isinstance(applied, dict)):
+        return live
+    result = dict(live)
+    for key, old in previous.items():
+        if key not in applied:
+            if key not in ("name", "namespace", "apiVersion", "kind"):
+                result.pop(key, None)
+        elif isinstance(old, dict):
+            result[key] = prune(result.get(key), old, applied[key])
+        elif isinstance(old, list) and isinstance(applied[key], list) and isinstance(result.get(key), list):
+            merge_key = _list_merge_key(key, old + applied[key])
+            if merge_key and all(isinstance(i, dict) for i in old + applied[key] + result[key]):
+                kept = {i.get(merge_key) for i in applied[key]}
+                dropped = {i.get(merge_key) for i in old} - kept
+                old_by_key = {i.get(merge_key): i for i in old}
+                new_by_key = {i.get(merge_key): i for i in applied[key]}
+                result[key] = [prune(i, old_by_key.get(i.get(merge_key)), new_by_key.get(i.get(merge_key)))
+                               for i in result[key] if i.get(merge_key) not in dropped]
+    return result

@@ -179,7 +179,8 @@ class ClusterApp:
                 raise ApiError(415, "the body of the request was in an unknown format - accepted media types include: "
                                + ", ".join(t for t, v in PATCH_TYPES.items() if v))
             body = await self.body(request, yaml_ok=patch_type == "apply")
-            obj = store.patch(rtype, ns, name, patch_type, body, sub, "dryRun" in query, _truthy(query.get("force")))
+            obj = store.patch(rtype, ns, name, patch_type, body, sub, "dryRun" in query, _truthy(query.get("force")),
+                              query.get("fieldManager"))
             return _response(obj)
         if method == "DELETE":
             options = await self.body(request, optional=True) or {}

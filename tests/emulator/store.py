@@ -127,6 +127,7 @@ class Store:
         self.watchers = set()
         self.listeners = []   # callables(event), called synchronously after each committed write
         self._owned = collections.defaultdict(set)   # owner uid -> {(storage key, namespace, name)}
+        self._applied = {}    # (uid, field manager) -> the configuration last server-side applied
 
     # ---- reads -------------------------------------------------------------------------------------------
     def count(self):
@@ -421,20 +422,30 @@ class Store:
             raise ApiError(422 if patch_type == "json" else 400, str(exc)) from exc
         raise ApiError(415, "unsupported patch type %r" % patch_type)
 
-    def patch(self, rtype, namespace, name, patch_type, body, subresource=None, dry_run=False, force=False):
-        """PATCH semantics: json, merge, strategic or apply (server-side apply creates missing objects)."""
-        del force   # field ownership is not tracked: every apply wins
+    def patch(self, rtype, namespace, name, patch_type, body, subresource=None, dry_run=False, force=False,
+              field_manager=None):
+        """PATCH semantics: json, merge, strategic or apply. Server-side apply creates missing objects; with a
+        field_manager it also removes the fields that manager applied last time but no longer applies (ownership is
+        not shared: a field another manager also set is removed too)."""
+        del force   # ownership conflicts are not tracked: every apply wins
         existing = self.entry(rtype, namespace, name)
+        if patch_type == "apply" and subresource != "status":
+            if not isinstance(body, dict):
+                raise ApiError(400, "the body of the request was in an unknown format")
+            body = _without(body, "status")
         if existing is None:
             if patch_type != "apply":
                 raise errors.not_found(rtype, name)
-            if not isinstance(body, dict):
-                raise ApiError(400, "the body of the request was in an unknown format")
             body = dict(body, metadata=dict(body.get("metadata") or {}, name=name))
-            return self.create(rtype, body, namespace, dry_run)
+            created = self.create(rtype, body, namespace, dry_run)
+            if field_manager and not dry_run:
+                self._applied[(created["metadata"]["uid"], field_manager)] = copy.deepcopy(body)
+            return created
         current = existing.obj
-        if patch_type == "apply" and isinstance(body, dict) and subresource != "status":
-            body = _without(body, "status")
+        if patch_type == "apply":
+            previous = self._applied.get((current["metadata"]["uid"], field_manager))
+            if previous is not None:
+                current = patching.prune(current, previous, body)
         new = self.patch_object(current, patch_type, body)
         if not isinstance(new, dict):
             raise ApiError(400, "the patch did not produce an object")
@@ -443,7 +454,10 @@ class Store:
             raise errors.conflict(rtype, name)
         new.setdefault("metadata", {})
         new["metadata"] = dict(new["metadata"], resourceVersion=current["metadata"]["resourceVersion"])
-        return self.replace(rtype, new, namespace, name, subresource, dry_run, check_rv=False)
+        result = self.replace(rtype, new, namespace, name, subresource, dry_run, check_rv=False)
+        if patch_type == "apply" and field_manager and not dry_run:
+            self._applied[(current["metadata"]["uid"], field_manager)] = copy.deepcopy(body)
+        return result
 
     def delete(self, rtype, namespace, name, propagation="Background", dry_run=False, preconditions=None):
         """DELETE semantics with namespace cascade and ownerReference garbage collection; returns the object."""

@@ -46,3 +46,24 @@ def test_label_selector_syntax():
     assert match({"a": "x", "d": ""}) and not match({"a": "x", "d": "", "c": "1"}) and not match({"a": "q", "d": ""})
     with pytest.raises(ApiError):
         label_matcher("a in (x")
+
+
+def test_server_side_apply_removes_what_the_manager_dropped():
+    store_module = __import__("emulator.store", fromlist=["Store"])
+    kinds = __import__("emulator.kinds", fromlist=["Registry"])
+    registry = kinds.Registry()
+    store = store_module.Store(registry)
+    store.create(registry.by_kind("v1", "Namespace"), {"metadata": {"name": "ns"}})
+    cm_type = registry.by_kind("v1", "ConfigMap")
+    first = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "labels": {"a": "1", "b": "2"}},
+             "data": {"x": "1", "y": "2"}}
+    store.patch(cm_type, "ns", "c", "apply", first, field_manager="m1")
+    store.patch(cm_type, "ns", "c", "merge", {"data": {"z": "3"}})
+    second = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "labels": {"a": "1"}}, "data": {"x": "1"}}
+    result = store.patch(cm_type, "ns", "c", "apply", second, field_manager="m1")
+    assert result["data"] == {"x": "1", "z": "3"} and result["metadata"]["labels"] == {"a": "1"}
+    again = store.patch(cm_type, "ns", "c", "apply", second, field_manager="m1")
+    assert again["metadata"]["resourceVersion"] == result["metadata"]["resourceVersion"]
+    other = store.patch(cm_type, "ns", "c", "apply", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+                                                      "data": {"w": "4"}}, field_manager="m2")
+    assert other["data"] == {"x": "1", "z": "3", "w": "4"}
