@@ -6,6 +6,7 @@ where a real mesh would (foreign root, istiod down): that is the only other chec
 
 from __future__ import absolute_import, division, print_function
 
+import json
 import os
 import subprocess
 import sys
@@ -91,4 +92,52 @@ def test_simulated_fault(site, cluster, body, check, fragment):
     finally:
         handle.admin(cluster, "DELETE", "/_emulator/mesh/faults")
     findings, summary = until(site, lambda s: s["passed"])
+    assert summary["passed"], errors(findings)
+
+
+def _raw(site, cluster):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from mesh_seed import Raw  # pylint: disable=import-outside-toplevel
+    return Raw(site["clients"][cluster])
+
+
+def test_classless_cluster_spiffe_ids(site):
+    raw = _raw(site, "cluster1")
+    names = [c["metadata"]["name"] for c in raw.get("/apis/spire.spiffe.io/v1alpha1/clusterspiffeids")["items"]
+             if c["metadata"]["name"].startswith("istio-") and (c.get("spec") or {}).get("className")]
+    assert names
+    classes = {}
+    for name in names:
+        obj = raw.get("/apis/spire.spiffe.io/v1alpha1/clusterspiffeids/%s" % name)
+        classes[name] = obj["spec"]["className"]
+        raw.patch("/apis/spire.spiffe.io/v1alpha1/clusterspiffeids/%s" % name, {"spec": {"className": None}})
+    try:
+        findings, summary = until(site, lambda s: "cluster_spiffe_ids" in s["failed_checks"])
+        assert any('is ignored by the SPIRE controller manager: className ""' in m for c, dummy, m in errors(findings) if c == "cluster_spiffe_ids")
+        assert summary["failed_checks"] == ["cluster_spiffe_ids"], errors(findings)
+    finally:
+        for name, class_name in classes.items():
+            raw.patch("/apis/spire.spiffe.io/v1alpha1/clusterspiffeids/%s" % name, {"spec": {"className": class_name}})
+    findings, summary = until(site, lambda s: s["passed"])
+    assert summary["passed"], errors(findings)
+
+
+def test_spire_bundle_not_configured(site):
+    """Without bundle_file_path the simulated SPIRE server refuses the upstream chain; agents and ztunnel follow (real cascade)."""
+    raw = _raw(site, "cluster2")
+    cms = [cm for cm in raw.get("/api/v1/namespaces/spire-server/configmaps")["items"] if "server.conf" in (cm.get("data") or {})]
+    assert cms
+    name, original = cms[0]["metadata"]["name"], cms[0]["data"]["server.conf"]
+    conf = json.loads(original)
+    for plugin in conf["plugins"]["UpstreamAuthority"]:
+        for body in plugin.values():
+            body.get("plugin_data", {}).pop("bundle_file_path", None)
+    raw.patch("/api/v1/namespaces/spire-server/configmaps/%s" % name, {"data": {"server.conf": json.dumps(conf, indent=2)}})
+    try:
+        findings, summary = until(site, lambda s: "spire_upstream_ca" in s["failed_checks"])
+        assert any(m.startswith("SPIRE bundle not configured") for c, dummy, m in errors(findings) if c == "spire_upstream_ca"), errors(findings)
+        assert set(summary["failed_checks"]) - {"spire_upstream_ca"} <= {"pods_ztunnel", "cluster_spiffe_ids", "peers"}, errors(findings)
+    finally:
+        raw.patch("/api/v1/namespaces/spire-server/configmaps/%s" % name, {"data": {"server.conf": original}})
+    findings, summary = until(site, lambda s: s["passed"], timeout=120)
     assert summary["passed"], errors(findings)
