@@ -278,10 +278,10 @@ class ClusterApp:
         if sub == "log":
             self.cluster.store.get(rtype, namespace, name)
             return web.Response(text="")
-        if rtype.kind != "Pod":
-            raise ApiError(503, 'no endpoints available for service "%s"' % name, "ServiceUnavailable")
-        pod_name, _sep, port = name.partition(":")
-        pod = self.cluster.store.get(rtype, namespace, pod_name)
+        obj_name, _sep, port = name.partition(":")
+        pod = self.cluster.store.get(rtype, namespace, obj_name)
+        if rtype.kind == "Service":
+            pod, port = self._service_backend(pod, port)
         for handler in self.emulator.pod_proxies:
             result = handler(self.cluster, pod, port, "/" + path, request)
             if asyncio.iscoroutine(result):
@@ -290,6 +290,20 @@ class ClusterApp:
                 return _as_response(result)
         raise ApiError(503, "error trying to reach service: dial tcp %s:%s: connect: connection refused" % (
             (pod.get("status") or {}).get("podIP", "10.244.0.1"), port or "80"), "ServiceUnavailable")
+
+    def _service_backend(self, svc, port):
+        """The first ready Pod behind a Service and the target port of the requested service port (name or number)."""
+        spec = svc.get("spec") or {}
+        selector = ",".join("%s=%s" % kv for kv in sorted((spec.get("selector") or {}).items()))
+        pods = [e.obj for e in self.cluster.store.select(self.cluster.rtype("v1", "Pod"), svc["metadata"]["namespace"],
+                                                         selector)] if selector else []
+        pods = [p for p in pods if (p.get("status") or {}).get("phase") == "Running"]
+        if not pods:
+            raise ApiError(503, 'no endpoints available for service "%s"' % svc["metadata"]["name"], "ServiceUnavailable")
+        for svc_port in spec.get("ports") or []:
+            if port in ("", str(svc_port.get("port")), svc_port.get("name")):
+                return pods[0], str(svc_port.get("targetPort", svc_port.get("port")))
+        return pods[0], port
 
     # ---- admin -------------------------------------------------------------------------------------------
     async def admin(self, request):

@@ -52,7 +52,8 @@ async def _scenario():
             east.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "m", "namespace": "default"}})
         except ApiError as exc:
             assert exc.code == 409
-        east.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "istiod-1", "namespace": "default"},
+        east.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "istiod-1", "namespace": "default",
+                                                                     "labels": {"app": "istiod"}},
                      "spec": {"containers": [{"name": "discovery", "image": "istiod"}]}})
         await emulator.settle()
         assert east.get("v1", "Pod", "istiod-1", "default")["status"]["phase"] == "Running"
@@ -63,6 +64,10 @@ async def _scenario():
             assert resp.status == 200 and (await resp.json())["pod"] == "istiod-1"
             resp = await http.get("/api/v1/namespaces/default/pods/istiod-1:8080/proxy/other", headers=user)
             assert resp.status == 503
+            east.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "istiod", "namespace": "default"},
+                         "spec": {"selector": {"app": "istiod"}, "ports": [{"name": "http-monitoring", "port": 15014}]}})
+            resp = await http.get("/api/v1/namespaces/default/services/istiod:http-monitoring/proxy/debug/license", headers=user)
+            assert resp.status == 200 and (await resp.json())["pod"] == "istiod-1"
             resp = await http.get("/_emulator/mesh/ping", headers=admin)
             assert (await resp.json()) == {"pong": "east"}
             resp = await http.get("/_emulator/mesh/ping", headers=user)
