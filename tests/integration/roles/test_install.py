@@ -1,0 +1,60 @@
+"""End-to-end points of issue 5 that Molecule does not cover: --check writes nothing on fresh clusters, the -vvv output
+leaks no secret, a cluster that is down fails only its host (and the summary says so), and a rerun after the outage converges."""
+
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from install_helpers import LICENSE, counters, run_playbook, write_inventory  # noqa: E402  pylint: disable=wrong-import-position
+
+
+def test_check_mode_on_fresh_clusters_writes_nothing(emulator_factory):
+    handle = emulator_factory(["cluster1", "cluster2"])
+    before = counters(handle)
+    proc, _elapsed, recap = run_playbook(handle, args=["--check"])
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    after = counters(handle)
+    for cluster in handle.clusters:
+        assert after[cluster][1] == before[cluster][1], "%s: %d writes in check mode" % (cluster, after[cluster][1] - before[cluster][1])
+        assert recap[cluster]["failed"] == 0
+    assert not os.path.exists(os.path.join(handle.base_dir, "pki", "root")), "check mode wrote the PKI"
+
+
+def test_vvv_multicluster_run_leaks_no_secret(emulator_factory):
+    handle = emulator_factory(["cluster1", "cluster2"])
+    license_key = LICENSE
+    proc, _elapsed, recap = run_playbook(handle, args=["-vvv"], inventory=write_inventory(handle, license_key=license_key))
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-4000:]
+    assert all(r["failed"] == 0 for r in recap.values())
+    assert license_key not in output
+    assert "PRIVATE KEY" not in output
+    for cluster in handle.clusters:
+        token = handle.state["clusters"][cluster].get("token")
+        if token:
+            assert token not in output, "bearer token of %s in the output" % cluster
+    admin = handle.state.get("admin_token")
+    if admin:
+        assert admin not in output
+
+
+def test_cluster_down_fails_only_its_host(emulator_factory):
+    handle = emulator_factory(["cluster1", "cluster2", "cluster3"])
+    handle.fault("cluster3", outage=True)
+    proc, _elapsed, recap = run_playbook(handle)
+    assert proc.returncode != 0
+    assert recap["cluster3"]["failed"] == 1
+    assert recap["cluster1"]["failed"] == 0 and recap["cluster2"]["failed"] == 0
+    summary = proc.stdout[proc.stdout.rindex("Which clusters converged"):]
+    assert re.search(r"cluster3: FAILED at .+", summary), summary
+    assert "cluster1: converged and linked" in summary and "cluster2: converged and linked" in summary
+    # After the outage: a rerun converges all three, and the root CA is unchanged.
+    with open(os.path.join(handle.base_dir, "pki", "root", "root-ca.crt")) as fh:
+        root = fh.read()
+    handle.clear_faults("cluster3")
+    proc, _elapsed, recap = run_playbook(handle)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    with open(os.path.join(handle.base_dir, "pki", "root", "root-ca.crt")) as fh:
+        assert fh.read() == root
