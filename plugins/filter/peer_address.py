@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# Copyright (c) meshops.ambient_spire contributors
+# Copyright: meshops platform engineering
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filter peer_address: the address istioctl multicluster link takes from an east-west Service."""
 
@@ -10,7 +10,8 @@ DOCUMENTATION = r"""
 name: peer_address
 short_description: Address of an east-west Service as istioctl multicluster link takes it
 version_added: 1.0.0
-author: meshops.ambient_spire contributors
+author:
+  - meshops platform engineering (@meshops)
 description:
   - Returns C({type, value}) for a Service labelled C(istio.io/expose-istiod), in the order of C(istioctl multicluster link)
     the annotation C(istio.io/expose-istiod-address) (an IP gives C(IPAddress), anything else C(Hostname)), else

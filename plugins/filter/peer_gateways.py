@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# Copyright (c) meshops.ambient_spire contributors
+# Copyright: meshops platform engineering
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filter peer_gateways: the istio-remote-peer-<cluster> Gateways of one cluster from the east-west facts of all."""
 
@@ -10,7 +10,8 @@ DOCUMENTATION = r"""
 name: peer_gateways
 short_description: Build the istio-remote-peer Gateways of one cluster
 version_added: 1.0.0
-author: meshops.ambient_spire contributors
+author:
+  - meshops platform engineering (@meshops)
 description:
   - Returns, for one local cluster, one C(gateway.networking.k8s.io/v1) C(Gateway) named C(istio-remote-peer-<cluster>)
     for every other cluster, identical to what C(istioctl multicluster link) applies (class C(istio-remote), annotations
