@@ -43,6 +43,11 @@ def _helm_spire(handle, bundle=None, **server):
     handle.helm("upgrade", "spire", os.path.join(meshenv.CHARTS, "spire"), "-n", "spire-server", "-f", vals, context="solo")
 
 
+def _agents_ready(read):
+    agents = read.pods("spire-server", "app.kubernetes.io/name=agent")
+    return bool(agents) and all(c.status == "True" for p in agents for c in p.status.conditions if c.type == "Ready")
+
+
 def test_upstream_ca_validation(spire, tmp_path):
     handle, tpki, read = spire
     files = tpki.files["solo"]
@@ -52,8 +57,8 @@ def test_upstream_ca_validation(spire, tmp_path):
     wait_for(lambda: _server(read)[0], what="server ready")
     bundle = wait_for(lambda: (read.core.read_namespaced_config_map("spire-bundle", "spire-server").data or {}).get("bundle.crt"))
     assert bundle == open(files["spire_crt"], encoding="utf-8").read() and tpki.root_pem not in bundle
-    agents = read.pods("spire-server", "app.kubernetes.io/name=agent")
-    assert agents and all(c.status == "True" for p in agents for c in p.status.conditions if c.type == "Ready")
+    # agents follow the server's readiness on the simulator's next reconcile, not in the same instant
+    wait_for(lambda: _agents_ready(read), what="agents ready with the server")
 
     # several certificates in tls.crt without bundle_file_path
     _secret(handle, {"tls.crt": files["spire_chain"], "tls.key": files["spire_key"], "bundle.crt": files["spire_chain"]})
