@@ -16,7 +16,8 @@ __metaclass__ = type
 
 import re
 
-LEVELS = ("ok", "info", "warning", "error")
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._cert_chain import LEVELS, finding  # noqa: F401 pylint: disable=unused-import
+
 LEVEL_RANK = {"ok": 0, "info": 0, "warning": 1, "error": 2}
 
 NETWORK_LABEL = "topology.istio.io/network"
@@ -29,16 +30,6 @@ PEER_PREFIX = "istio-remote-peer-"
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 SPIFFE_TRUST_DOMAIN = re.compile(r"^[a-z0-9._-]+$")
-
-
-def finding(check, cluster, level, message, hint="", details=None):
-    """Build one finding dict."""
-    if level not in LEVELS:
-        raise ValueError("unknown level %r" % (level,))
-    result = {"check": check, "cluster": cluster, "level": level, "message": message, "hint": hint or ""}
-    if details:
-        result["details"] = list(details)
-    return result
 
 
 def worst(levels):
