@@ -61,7 +61,7 @@ def test_healthy_mesh_passes(mesh):
     snaps, findings, summary = evaluate_until(mesh, lambda s, f: s["passed"])
     assert summary["passed"], errors(findings)
     assert all(s["requests"] <= 15 for s in snaps)
-    assert summary["warning_checks"] == []
+    assert summary["warning_checks"] == [], [(f["check"], f["cluster"], f["message"]) for f in findings if f["level"] == "warning"]
 
 
 FAULTS = ["foreign_root", "network_label_mismatch", "peer_disconnected", "peering_discovery_off", "select_workload_entries_false",

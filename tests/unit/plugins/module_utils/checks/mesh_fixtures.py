@@ -29,7 +29,8 @@ def make_ca(cn, issuer=None, pathlen=1, days=3650):
                .public_key(key.public_key())
                .serial_number(x509.random_serial_number())
                .not_valid_before(now)
-               .not_valid_after(now + datetime.timedelta(days=days))
+               .not_valid_after(min(now + datetime.timedelta(days=days), issuer_cert.not_valid_after_utc) if issuer_cert is not None
+                                else now + datetime.timedelta(days=days))
                .add_extension(x509.BasicConstraints(ca=True, path_length=pathlen), critical=True)
                .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
                                             data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
