@@ -1,4 +1,5 @@
-"""Admin routes of the core: /_emulator/status and /_emulator/faults (API faults, each reversible)."""
+"""Admin routes of the core: /_emulator/status, /_emulator/faults (API faults, each reversible) and /_emulator/objects
+(test-only bulk seeding)."""
 
 from emulator.cluster import FAULT_DEFAULTS
 from emulator.errors import ApiError
@@ -40,6 +41,28 @@ def clear_faults(cluster, _request):
     return cluster.faults
 
 
+async def create_objects(cluster, request):
+    """Test-only bulk seeding: {"items": [object, ...]} created in order with the same validation, defaults, watch events and
+    write hooks as a POST (each object needs apiVersion and kind). Stops at the first error, naming the item; the objects
+    before it stay created. Not counted as client writes in status. Answers {"created": N}."""
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise ApiError(400, "objects must be a JSON object") from exc
+    items = body.get("items") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise ApiError(400, 'objects must be {"items": [object, ...]}')
+    for index, obj in enumerate(items):
+        if not isinstance(obj, dict):
+            raise ApiError(400, "item %d is not an object (%d created)" % (index, index))
+        try:
+            cluster.store.create(cluster.rtype(obj.get("apiVersion", ""), obj.get("kind", "")), obj)
+        except ApiError as exc:
+            raise ApiError(exc.code, "item %d (%s %s): %s (%d created)" % (
+                index, obj.get("kind"), (obj.get("metadata") or {}).get("name"), exc.message, index)) from exc
+    return {"created": len(items)}
+
+
 def clusters(cluster, _request):
     """Every cluster of this process with its port (for tooling)."""
     return {name: {"port": c.port, "index": c.index} for name, c in cluster.emulator.clusters.items()}
@@ -52,3 +75,4 @@ def setup(emulator):
     emulator.add_admin_route("POST", "/_emulator/faults", set_faults)
     emulator.add_admin_route("DELETE", "/_emulator/faults", clear_faults)
     emulator.add_admin_route("GET", "/_emulator/clusters", clusters)
+    emulator.add_admin_route("POST", "/_emulator/objects", create_objects)

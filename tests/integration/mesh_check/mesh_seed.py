@@ -128,6 +128,7 @@ class MeshSeed(object):
         self.raw = dict((c, Raw(handle.client(c))) for c in self.clusters)
         self.addresses = {}
         self.simulated = self._detect_simulated_mesh()
+        self.bulk = False
 
     def _detect_simulated_mesh(self):
         """True when the emulator runs the simulated mesh (tests/emulator/mesh): it then writes the statuses itself."""
@@ -144,8 +145,16 @@ class MeshSeed(object):
         return self.handle.admin(cluster, "POST", "/_emulator/mesh/faults", body)
 
     # ---- seeding
-    def seed(self, ambient_pods=2, workload_entries=0, threads=1):
-        """The healthy mesh; the per-cluster objects with `threads` clusters in parallel."""
+    def create_objects(self, c, items, chunk=500):
+        """Create many objects in one cluster through the test-only bulk admin route (tests/emulator/admin.py): the same
+        validation, defaults, events and hooks as POSTs, without a request per object."""
+        for start in range(0, len(items), chunk):
+            self.handle.admin(c, "POST", "/_emulator/objects", {"items": items[start:start + chunk]})
+
+    def seed(self, ambient_pods=2, workload_entries=0, threads=1, bulk=False):
+        """The healthy mesh; the per-cluster objects with `threads` clusters in parallel. bulk: pods and WorkloadEntries
+        through the bulk admin route (benchmark sizes)."""
+        self.bulk = bulk
         if threads > 1:
             with ThreadPoolExecutor(threads) as pool:
                 list(pool.map(lambda c: self._seed_cluster(c, ambient_pods, workload_entries), self.clusters))
@@ -198,9 +207,13 @@ class MeshSeed(object):
     def _seed_rest(self, r, c, ambient_pods, workload_entries):
         p = self.pki
         # bare pods: the emulator's Deployment controller costs ~0.1 s per replica, a POST ~2 ms
-        for i in range(ambient_pods):
-            r.post("/api/v1/namespaces/bookinfo/pods", {"metadata": {"name": "productpage-v1-%05d" % i, "labels": {"app": "productpage"}},
-                                                        "spec": {"containers": [{"name": "productpage", "image": "example/productpage:1"}]}})
+        pods = [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "productpage-v1-%05d" % i, "namespace": "bookinfo", "labels": {"app": "productpage"}},
+                 "spec": {"containers": [{"name": "productpage", "image": "example/productpage:1"}]}} for i in range(ambient_pods)]
+        if self.bulk:
+            self.create_objects(c, pods)
+        else:
+            for pod in pods:
+                r.post("/api/v1/namespaces/bookinfo/pods", pod)
         # SPIRE
         spire = p["spire-" + c]
         r.post("/api/v1/namespaces/spire-server/configmaps", {"metadata": {"name": "spire-server"}, "data": {"server.conf": server_conf(c)}})
@@ -216,10 +229,14 @@ class MeshSeed(object):
                     "spiffeIDTemplate": "spiffe://{{ .TrustDomain }}/ns/{{ .PodMeta.Namespace }}/sa/{{ .PodSpec.ServiceAccountName }}"}
             r.post("/apis/spire.spiffe.io/v1alpha1/clusterspiffeids", {"apiVersion": "spire.spiffe.io/v1alpha1", "kind": "ClusterSPIFFEID",
                                                                        "metadata": {"name": name}, "spec": spec})
-        for i in range(workload_entries):
-            r.post("/apis/networking.istio.io/v1/namespaces/istio-system/workloadentries", {
-                "apiVersion": "networking.istio.io/v1", "kind": "WorkloadEntry", "metadata": {"name": "bulk-%05d" % i, "labels": {"app": "bulk"}},
-                "spec": {"address": "10.%d.%d.%d" % (i // 65536 % 256, i // 256 % 256, i % 256), "network": c}})
+        entries = [{"apiVersion": "networking.istio.io/v1", "kind": "WorkloadEntry",
+                    "metadata": {"name": "bulk-%05d" % i, "namespace": "istio-system", "labels": {"app": "bulk"}},
+                    "spec": {"address": "10.%d.%d.%d" % (i // 65536 % 256, i // 256 % 256, i % 256), "network": c}} for i in range(workload_entries)]
+        if self.bulk:
+            self.create_objects(c, entries)
+        else:
+            for entry in entries:
+                r.post("/apis/networking.istio.io/v1/namespaces/istio-system/workloadentries", entry)
 
     def _wait_address(self, c, timeout=20):
         deadline = time.time() + timeout
