@@ -38,9 +38,16 @@ options:
   snapshots:
     description:
       - The RV(meshops.ambient_spire.mesh_snapshot#module:snapshot) of every cluster, one per cluster.
+      - Exactly one of O(snapshots) and O(snapshot_files) is required.
     type: list
     elements: dict
-    required: true
+  snapshot_files:
+    description:
+      - JSON files written by M(meshops.ambient_spire.mesh_snapshot) with O(meshops.ambient_spire.mesh_snapshot#module:snapshot_file),
+        one per cluster, on the host that runs this module (the controller with C(delegate_to=localhost)).
+      - Much faster than O(snapshots) for large clusters; the files are only read.
+    type: list
+    elements: path
   precheck:
     description:
       - Before linking, missing multicluster resources (east-west gateway, peers, remote gateways) are warnings, not failures;
@@ -106,6 +113,13 @@ EXAMPLES = r'''
   run_once: true
   delegate_to: localhost
 
+- name: Evaluate the snapshots written to files by mesh_snapshot (snapshot_file)
+  meshops.ambient_spire.mesh_check:
+    snapshot_files: "{{ ansible_play_hosts | map('extract', hostvars, ['mesh_check_snapshot', 'snapshot_file']) | list }}"
+    reports_dir: "{{ playbook_dir }}/../reports"
+  run_once: true
+  delegate_to: localhost
+
 - name: Precheck before linking, never failing on missing peers
   meshops.ambient_spire.mesh_check:
     snapshots: "{{ my_snapshots }}"
@@ -165,6 +179,7 @@ report_files:
   sample: {json: reports/mesh-check.json, junit: reports/mesh-check.junit.xml}
 '''
 
+import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -200,10 +215,28 @@ def write_reports(module, findings, summary, snapshots, lines_verbose):
     return files
 
 
+def read_snapshot_files(paths):
+    """The snapshots in the JSON files; ValueError naming the file when one cannot be read or is not a snapshot."""
+    snapshots = []
+    for path in paths:
+        try:
+            with open(path) as handle:
+                snapshot = json.load(handle)
+        except (IOError, OSError) as exc:
+            raise ValueError("cannot read snapshot file %s: %s" % (path, exc))
+        except ValueError as exc:
+            raise ValueError("snapshot file %s is not valid JSON: %s" % (path, exc))
+        if not isinstance(snapshot, dict):
+            raise ValueError("snapshot file %s does not hold a snapshot (a JSON object)" % path)
+        snapshots.append(snapshot)
+    return snapshots
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
-            "snapshots": {"type": "list", "elements": "dict", "required": True},
+            "snapshots": {"type": "list", "elements": "dict"},
+            "snapshot_files": {"type": "list", "elements": "path"},
             "precheck": {"type": "bool", "default": False},
             "flat_network": {"type": "bool", "default": False},
             "root_ca_bundle": {"type": "path"},
@@ -217,6 +250,8 @@ def main():
             "report_basename": {"type": "str", "default": "mesh-check"},
             "fail_on_error": {"type": "bool", "default": True},
         },
+        mutually_exclusive=[("snapshots", "snapshot_files")],
+        required_one_of=[("snapshots", "snapshot_files")],
         supports_check_mode=True,
     )
     params = module.params
@@ -224,7 +259,11 @@ def main():
     if unknown:
         module.fail_json(msg="unknown check ids %s; valid: %s" % (", ".join(unknown), ", ".join(CHECK_IDS)))
     try:
-        snapshots = index_snapshots([s for s in params["snapshots"] if s])
+        given = params["snapshots"] if params["snapshots"] is not None else read_snapshot_files(params["snapshot_files"])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    try:
+        snapshots = index_snapshots([s for s in given if s])
     except ValueError as exc:
         module.fail_json(msg="invalid snapshots: %s" % exc)
     if not snapshots:

@@ -32,7 +32,10 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: The module never writes.
+    details:
+      - The module never writes to the cluster.
+      - With O(snapshot_file), the snapshot file is written in check mode too. It is the local, secret-free result of the reads
+        (the input of M(meshops.ambient_spire.mesh_check)), not a change to the managed cluster.
   diff_mode:
     support: none
   platform:
@@ -77,6 +80,15 @@ options:
     description: Timeout of each API request, in seconds.
     type: int
     default: 30
+  snapshot_file:
+    description:
+      - Write the snapshot as JSON to this file (mode 0600, replaced atomically) on the host that runs the module, and return
+        only its path and RV(summary) instead of RV(snapshot).
+      - Large snapshots (thousands of pods and WorkloadEntries) are much faster to hand to M(meshops.ambient_spire.mesh_check)
+        through O(meshops.ambient_spire.mesh_check#module:snapshot_files) than through task results and templating.
+      - The directory must exist. With the collection's inventory model (C(ansible_connection=local)) the module runs on the
+        controller, where M(meshops.ambient_spire.mesh_check) reads the file.
+    type: path
 seealso:
   - module: meshops.ambient_spire.mesh_check
 '''
@@ -94,14 +106,43 @@ EXAMPLES = r'''
   meshops.ambient_spire.mesh_snapshot:
     cluster_name: cluster1
     license_check: false
+
+- name: Snapshot into a private directory on the controller, for mesh_check snapshot_files
+  meshops.ambient_spire.mesh_snapshot:
+    cluster_name: "{{ inventory_hostname }}"
+    snapshot_file: "{{ mesh_check_tmp.path }}/{{ inventory_hostname }}.json"
+  register: mesh_check_snapshot
 '''
 
 RETURN = r'''
+snapshot_file:
+  description: The file the snapshot was written to (O(snapshot_file)); it holds what RV(snapshot) would hold.
+  returned: success, when O(snapshot_file) is set
+  type: str
+  sample: /tmp/ansible.x1y2z3.mesh-check/cluster1.json
+summary:
+  description: A small summary of the snapshot written to O(snapshot_file).
+  returned: success, when O(snapshot_file) is set
+  type: dict
+  contains:
+    cluster:
+      description: The cluster name.
+      type: str
+    requests:
+      description: Number of API requests made.
+      type: int
+    missing:
+      description: Resources or CRDs that were not found.
+      type: list
+      elements: str
+    seconds:
+      description: Time taken by the reads.
+      type: float
 snapshot:
   description:
     - The compact snapshot of the cluster, the input of M(meshops.ambient_spire.mesh_check).
     - Certificates are PEM texts; keys and license keys are never included.
-  returned: success
+  returned: success, when O(snapshot_file) is not set
   type: dict
   contains:
     cluster:
@@ -145,6 +186,10 @@ snapshot:
       sample: 13
 '''
 
+import json
+import os
+import tempfile
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client import (
@@ -156,6 +201,21 @@ from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client 
     sensitive_kubeconfig_values,
 )
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_snapshot import SnapshotError, take_snapshot
+
+
+def write_snapshot(path, snapshot):
+    """Write the snapshot as JSON to path: 0600, through a temporary file in the same directory, then renamed."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(snapshot, separators=(",", ":")))  # one shot: the C encoder (json.dump streams in Python)
+        os.chmod(tmp, 0o600)
+        os.rename(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def main():
@@ -170,6 +230,7 @@ def main():
         expected_trust_domain={"type": "str"},
         license_check={"type": "bool", "default": True},
         request_timeout={"type": "int", "default": 30},
+        snapshot_file={"type": "path"},
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if not HAS_KUBERNETES:
@@ -198,7 +259,14 @@ def main():
         )
     except SnapshotError as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, snapshot=snapshot)
+    if not params["snapshot_file"]:
+        module.exit_json(changed=False, snapshot=snapshot)
+    try:
+        write_snapshot(params["snapshot_file"], snapshot)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="cluster %s: cannot write the snapshot to %s: %s" % (snapshot.get("cluster") or label, params["snapshot_file"], exc))
+    summary = dict((key, snapshot.get(key)) for key in ("cluster", "requests", "missing", "seconds"))
+    module.exit_json(changed=False, snapshot_file=params["snapshot_file"], summary=summary)
 
 
 if __name__ == "__main__":

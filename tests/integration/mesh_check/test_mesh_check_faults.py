@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from mesh_seed import MeshSeed, cert_pem  # noqa: E402  pylint: disable=wrong-import-position
+from mesh_seed import MeshSeed, b64, cert_pem, key_pem  # noqa: E402  pylint: disable=wrong-import-position
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 COLLECTIONS = os.path.join(ROOT, ".build", "collections")
@@ -97,11 +97,18 @@ def _playbook(mesh, tmp_path, *extra, **more_hosts):
         "ansible_connection": "local", "ansible_python_interpreter": sys.executable, "kubeconfig_path": mesh.handle.kubeconfig}}}))
     root_pem = tmp_path / "root-ca-bundle.pem"
     root_pem.write_text(cert_pem(mesh.pki["root"][0]))
-    env = mesh.handle.env(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
+    scratch = tmp_path / "tmp"  # TMPDIR of the run: the role's private snapshot directory lives there while it runs
+    scratch.mkdir(exist_ok=True)
+    env = mesh.handle.env(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+                          TMPDIR=str(scratch))
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), os.path.join(ROOT, "playbooks", "mesh_check.yml"), "-i", str(inv),
            "-e", "mesh_check_reports_dir=%s" % (tmp_path / "reports"), "-e", "mesh_check_root_ca_bundle=%s" % root_pem,
            "-e", "mesh_check_license=false"] + list(extra)
     return subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+
+
+def _snapshot_dirs(tmp_path):
+    return [n for n in os.listdir(str(tmp_path / "tmp")) if n.endswith(".mesh-check")]
 
 
 def test_playbook_read_only_report_and_failure(mesh, tmp_path):
@@ -118,6 +125,7 @@ def test_playbook_read_only_report_and_failure(mesh, tmp_path):
     assert after == before  # zero writes
     secrets = [line for line in open(str(reports / "mesh-check.json")).read().splitlines() if "PRIVATE KEY" in line]
     assert not secrets and "PRIVATE KEY" not in out
+    assert "Remove the snapshot directory" in out and _snapshot_dirs(tmp_path) == []  # the private snapshot directory is gone
     # one fault through the playbook: the play fails, the report names the check
     fault = dict((f["name"], f) for f in mesh.faults())["peer_disconnected"]
     fault["apply"]()
@@ -127,6 +135,7 @@ def test_playbook_read_only_report_and_failure(mesh, tmp_path):
         assert result.returncode != 0
         assert "❌ Peers Check: peer cluster2 (network cluster2, gateway istio-eastwest/istio-remote-peer-cluster2) is not connected" in result.stdout
         assert "multicluster check found issues: peers" in result.stdout
+        assert _snapshot_dirs(tmp_path) == []
     finally:
         fault["clear"]()
     evaluate_until(mesh, lambda s, f: s["passed"])
@@ -138,3 +147,36 @@ def test_playbook_unreadable_cluster_is_named(mesh, tmp_path):
     assert "cluster cluster9: could not load kubeconfig" in result.stdout
     assert "=== Cluster: cluster1 ===" in result.stdout  # the others are still checked
     assert '"snapshot"' not in result.stdout  # quiet: no raw snapshot in the output
+    assert _snapshot_dirs(tmp_path) == []
+
+
+def test_playbook_check_mode_reads_only(mesh, tmp_path):
+    """--check: the same verdict, no report file, no client write, the snapshot scratch directory removed."""
+    before = dict((c, mesh.handle.status(c)["writes"]) for c in mesh.clusters)
+    result = _playbook(mesh, tmp_path, "--check", "-v")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "multicluster check passed" in result.stdout and "=== Cluster: cluster2 ===" in result.stdout
+    assert not (tmp_path / "reports").exists() and _snapshot_dirs(tmp_path) == []
+    assert dict((c, mesh.handle.status(c)["writes"]) for c in mesh.clusters) == before
+
+
+def test_snapshot_file_from_the_module(mesh, tmp_path):
+    """mesh_snapshot snapshot_file against a real API: 0600 file with the snapshot, no key material, a small result."""
+    env = mesh.handle.env(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                          ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+    path = tmp_path / "cluster2.json"
+    args = "kubeconfig=%s context=cluster2 cluster_name=cluster2 license_check=false snapshot_file=%s" % (mesh.handle.kubeconfig, path)
+    result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-m", "meshops.ambient_spire.mesh_snapshot",
+                             "-a", args, "-e", "ansible_python_interpreter=%s" % sys.executable], env=env, cwd=ROOT, capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    task = json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    assert task["snapshot_file"] == str(path) and "snapshot" not in task
+    assert task["summary"]["cluster"] == "cluster2" and task["summary"]["requests"] <= 15
+    text = path.read_text()
+    snap = json.loads(text)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert snap["cluster"] == "cluster2" and snap["cacerts"]["key_matches"] is True and snap["requests"] == task["summary"]["requests"]
+    for key in (mesh.pki["istio-cluster2"][1], mesh.pki["spire-cluster2"][1]):
+        assert b64(key_pem(key)) not in text and key_pem(key).splitlines()[1] not in text
+    assert "PRIVATE KEY" not in text

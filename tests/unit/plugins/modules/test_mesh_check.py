@@ -72,3 +72,39 @@ def test_bad_inputs(tmp_path, capsys):
     assert rc == 1 and "cannot read root_ca_bundle" in out["msg"]
     rc, out = run({"snapshots": []}, capsys)
     assert rc == 1 and out["msg"] == "no snapshots given"
+
+
+def write_files(tmp_path, snaps):
+    paths = []
+    for name, snap in snaps.items():
+        path = tmp_path / ("%s.json" % name)
+        path.write_text(json.dumps(snap))
+        paths.append(str(path))
+    return paths
+
+
+def test_snapshot_files_give_the_same_result_as_snapshots(tmp_path, capsys):
+    snaps = healthy()
+    snaps["cluster2"]["istiod_deployments"][0]["env"]["PILOT_ENABLE_K8S_SELECT_WORKLOAD_ENTRIES"] = "false"
+    rc, direct = run({"snapshots": list(snaps.values()), "skip_checks": NO_PKI, "fail_on_error": False}, capsys)
+    rc2, files = run({"snapshot_files": write_files(tmp_path, snaps), "skip_checks": NO_PKI, "fail_on_error": False}, capsys)
+    assert rc == rc2 == 0 and files["summary"]["failed_checks"] == ["env_vars"]
+    assert files["findings"] == direct["findings"] and files["summary"] == direct["summary"]
+
+
+def test_bad_snapshot_files(tmp_path, capsys):
+    paths = write_files(tmp_path, healthy())
+    rc, out = run({"snapshot_files": paths + [str(tmp_path / "none.json")]}, capsys)
+    assert rc == 1 and out["msg"].startswith("cannot read snapshot file %s" % (tmp_path / "none.json"))
+    (tmp_path / "bad.json").write_text("{not json")
+    rc, out = run({"snapshot_files": [str(tmp_path / "bad.json")]}, capsys)
+    assert rc == 1 and out["msg"].startswith("snapshot file %s is not valid JSON" % (tmp_path / "bad.json"))
+    (tmp_path / "list.json").write_text("[]")
+    rc, out = run({"snapshot_files": [str(tmp_path / "list.json")]}, capsys)
+    assert rc == 1 and "does not hold a snapshot" in out["msg"]
+    rc, out = run({"snapshot_files": [paths[0], paths[0]]}, capsys)
+    assert rc == 1 and "two snapshots for cluster cluster1" in out["msg"]
+    rc, out = run({"snapshot_files": paths, "snapshots": list(healthy().values())}, capsys)
+    assert rc == 1 and "mutually exclusive" in out["msg"]
+    rc, out = run({"precheck": True}, capsys)
+    assert rc == 1 and "one of the following is required: snapshots, snapshot_files" in out["msg"]

@@ -42,3 +42,28 @@ def test_snapshot_success(monkeypatch, capsys):
     rc, out = run({"cluster_name": "c1", "expected_network": "n1", "_ansible_check_mode": True}, capsys)
     assert rc == 0 and out["changed"] is False and out["snapshot"] == {"cluster": "c1", "requests": 13}
     assert captured["expected_network"] == "n1" and captured["istio_namespace"] == "istio-system"
+
+
+def fake(monkeypatch):
+    snap = {"cluster": "c1", "requests": 12, "missing": ["x"], "seconds": 0.5, "pod_index": ["ns/p%d" % i for i in range(100)]}
+    monkeypatch.setattr(mesh_snapshot, "take_snapshot", lambda api_client, **kwargs: snap)
+    monkeypatch.setattr(mesh_snapshot, "create_api_client", lambda params: object())
+    return snap
+
+
+def test_snapshot_file_holds_the_snapshot_and_the_result_only_a_summary(monkeypatch, tmp_path, capsys):
+    snap = fake(monkeypatch)
+    path = tmp_path / "c1.json"
+    path.write_text("old")
+    rc, out = run({"cluster_name": "c1", "snapshot_file": str(path), "_ansible_check_mode": True}, capsys)
+    assert rc == 0 and out["changed"] is False and "snapshot" not in out
+    assert out["snapshot_file"] == str(path) and out["summary"] == {"cluster": "c1", "requests": 12, "missing": ["x"], "seconds": 0.5}
+    assert json.loads(path.read_text()) == snap  # replaced, written in check mode too (local scratch, see the docs)
+    assert oct(path.stat().st_mode & 0o777) == "0o600" and sorted(p.name for p in tmp_path.iterdir()) == ["c1.json"]
+
+
+def test_snapshot_file_in_a_missing_directory_fails_naming_cluster(monkeypatch, tmp_path, capsys):
+    fake(monkeypatch)
+    rc, out = run({"cluster_name": "c1", "snapshot_file": str(tmp_path / "nope" / "c1.json")}, capsys)
+    assert rc == 1 and out["msg"].startswith("cluster c1: cannot write the snapshot to %s" % (tmp_path / "nope" / "c1.json"))
+    assert not (tmp_path / "nope").exists()
