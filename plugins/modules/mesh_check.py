@@ -45,9 +45,16 @@ options:
     description:
       - JSON files written by M(meshops.ambient_spire.mesh_snapshot) with O(meshops.ambient_spire.mesh_snapshot#module:snapshot_file),
         one per cluster, on the host that runs this module (the controller with C(delegate_to=localhost)).
-      - Much faster than O(snapshots) for large clusters; the files are only read.
+      - Much faster than O(snapshots) for large clusters.
     type: list
     elements: path
+  remove_snapshot_files:
+    description:
+      - After reading O(snapshot_files), remove them, and then each of their directories that is left empty.
+      - For scratch files only (the C(mesh_check) role's private snapshot directory); done in check mode too, since the files
+        are the module's own input on the controller, not managed state.
+    type: bool
+    default: false
   precheck:
     description:
       - Before linking, missing multicluster resources (east-west gateway, peers, remote gateways) are warnings, not failures;
@@ -232,11 +239,26 @@ def read_snapshot_files(paths):
     return snapshots
 
 
+def remove_snapshot_files(paths):
+    """Remove the snapshot files, then their directories when empty (best effort: scratch space)."""
+    for path in paths:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    for directory in sorted(set(os.path.dirname(os.path.abspath(p)) for p in paths)):
+        try:
+            os.rmdir(directory)
+        except OSError:  # not empty (or gone): leave it
+            pass
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
             "snapshots": {"type": "list", "elements": "dict"},
             "snapshot_files": {"type": "list", "elements": "path"},
+            "remove_snapshot_files": {"type": "bool", "default": False},
             "precheck": {"type": "bool", "default": False},
             "flat_network": {"type": "bool", "default": False},
             "root_ca_bundle": {"type": "path"},
@@ -262,6 +284,9 @@ def main():
         given = params["snapshots"] if params["snapshots"] is not None else read_snapshot_files(params["snapshot_files"])
     except ValueError as exc:
         module.fail_json(msg=str(exc))
+    finally:
+        if params["snapshot_files"] and params["remove_snapshot_files"]:
+            remove_snapshot_files(params["snapshot_files"])
     try:
         snapshots = index_snapshots([s for s in given if s])
     except ValueError as exc:

@@ -89,9 +89,9 @@ def test_fault_fails_exactly_the_right_check(mesh, name):
     assert summary["passed"], errors(findings)
 
 
-def _playbook(mesh, tmp_path, *extra, **more_hosts):
+def _playbook(mesh, tmp_path, *extra, hosts=None, **more_hosts):
     inv = tmp_path / "hosts.yml"
-    hosts = dict((c, {"kube_context": c}) for c in mesh.clusters)
+    hosts = dict((c, {"kube_context": c}) for c in mesh.clusters) if hosts is None else hosts
     hosts.update(more_hosts)
     inv.write_text(json.dumps({"k8s_clusters": {"hosts": hosts, "vars": {
         "ansible_connection": "local", "ansible_python_interpreter": sys.executable, "kubeconfig_path": mesh.handle.kubeconfig}}}))
@@ -108,7 +108,7 @@ def _playbook(mesh, tmp_path, *extra, **more_hosts):
 
 
 def _snapshot_dirs(tmp_path):
-    return [n for n in os.listdir(str(tmp_path / "tmp")) if n.endswith(".mesh-check")]
+    return [n for n in os.listdir(str(tmp_path / "tmp")) if n.startswith("mesh-check.")]
 
 
 def test_playbook_read_only_report_and_failure(mesh, tmp_path):
@@ -125,7 +125,7 @@ def test_playbook_read_only_report_and_failure(mesh, tmp_path):
     assert after == before  # zero writes
     secrets = [line for line in open(str(reports / "mesh-check.json")).read().splitlines() if "PRIVATE KEY" in line]
     assert not secrets and "PRIVATE KEY" not in out
-    assert "Remove the snapshot directory" in out and _snapshot_dirs(tmp_path) == []  # the private snapshot directory is gone
+    assert _snapshot_dirs(tmp_path) == []  # mesh_check removed the private snapshot directory
     # one fault through the playbook: the play fails, the report names the check
     fault = dict((f["name"], f) for f in mesh.faults())["peer_disconnected"]
     fault["apply"]()
@@ -148,6 +148,14 @@ def test_playbook_unreadable_cluster_is_named(mesh, tmp_path):
     assert "=== Cluster: cluster1 ===" in result.stdout  # the others are still checked
     assert '"snapshot"' not in result.stdout  # quiet: no raw snapshot in the output
     assert _snapshot_dirs(tmp_path) == []
+
+
+def test_playbook_no_readable_cluster_still_removes_the_snapshot_directory(mesh, tmp_path):
+    """mesh_check never runs: the role's always section removes the private snapshot directory."""
+    result = _playbook(mesh, tmp_path, hosts={"cluster8": {"kube_context": "no-such-context"}})
+    assert result.returncode != 0
+    assert "cluster cluster8: could not load kubeconfig" in result.stdout
+    assert "Remove the snapshot directory when mesh_check did not" in result.stdout and _snapshot_dirs(tmp_path) == []
 
 
 def test_playbook_check_mode_reads_only(mesh, tmp_path):

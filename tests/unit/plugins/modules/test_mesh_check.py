@@ -108,3 +108,22 @@ def test_bad_snapshot_files(tmp_path, capsys):
     assert rc == 1 and "mutually exclusive" in out["msg"]
     rc, out = run({"precheck": True}, capsys)
     assert rc == 1 and "one of the following is required: snapshots, snapshot_files" in out["msg"]
+
+
+def test_remove_snapshot_files(tmp_path, capsys):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    paths = write_files(scratch, healthy())
+    rc, out = run({"snapshot_files": paths, "skip_checks": NO_PKI, "remove_snapshot_files": True, "_ansible_check_mode": True}, capsys)
+    assert rc == 0 and out["summary"]["passed"] and not scratch.exists()  # the files, then the emptied directory
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    paths = write_files(kept, healthy())
+    (kept / "other.txt").write_text("not a snapshot")
+    (kept / "bad.json").write_text("{")
+    rc, out = run({"snapshot_files": paths + [str(kept / "bad.json")], "remove_snapshot_files": True}, capsys)
+    assert rc == 1 and "is not valid JSON" in out["msg"]
+    assert sorted(p.name for p in kept.iterdir()) == ["other.txt"]  # removed on failure too; a directory not left empty stays
+    paths = write_files(kept, healthy())
+    rc, out = run({"snapshot_files": paths, "skip_checks": NO_PKI}, capsys)
+    assert rc == 0 and all(os.path.exists(p) for p in paths)  # default: only read
