@@ -50,19 +50,18 @@ def label_matcher(selector):
     return lambda labels: all(check(labels) for check in checks)
 
 
-def labels_match(selector_dict, labels):
-    """Whether labels satisfy a structured LabelSelector (matchLabels + matchExpressions)."""
-    if not selector_dict:
-        return False
+def labels_match(selector, labels):
+    """Whether labels match a structured LabelSelector (matchLabels + matchExpressions); None or {} selects everything."""
+    selector = selector or {}
     labels = labels or {}
-    for key, value in (selector_dict.get("matchLabels") or {}).items():
+    for key, value in (selector.get("matchLabels") or {}).items():
         if labels.get(key) != value:
             return False
-    for expr in selector_dict.get("matchExpressions") or []:
+    for expr in selector.get("matchExpressions") or []:
         key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
         if op == "In" and labels.get(key) not in values:
             return False
-        if op == "NotIn" and labels.get(key) in values:
+        if op == "NotIn" and key in labels and labels[key] in values:
             return False
         if op == "Exists" and key not in labels:
             return False

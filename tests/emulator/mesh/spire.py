@@ -9,7 +9,7 @@ import re
 import yaml
 
 from emulator.mesh import pki
-from emulator.mesh.selectors import matches
+from emulator.selectors import labels_match
 from emulator.mesh.util import pod_ready, quietly, set_pod_readiness, set_status
 
 SERVER_LABEL = "app.kubernetes.io/name=server"
@@ -183,10 +183,10 @@ def reconcile_cluster_spiffe_ids(cluster, config):
     selected = {}
     for csid in ids:
         spec = csid.get("spec") or {}
-        ns_sel = [n for n in namespaces if matches(spec.get("namespaceSelector"), n["metadata"].get("labels"))]
+        ns_sel = [n for n in namespaces if labels_match(spec.get("namespaceSelector"), n["metadata"].get("labels"))]
         ns_ignored = [n for n in ns_sel if any(r.fullmatch(n["metadata"]["name"]) for r in ignored)]
         ns_names = {n["metadata"]["name"] for n in ns_sel} - {n["metadata"]["name"] for n in ns_ignored}
-        chosen = [p for p in pods if p["metadata"]["namespace"] in ns_names and matches(spec.get("podSelector"), p["metadata"].get("labels"))]
+        chosen = [p for p in pods if p["metadata"]["namespace"] in ns_names and labels_match(spec.get("podSelector"), p["metadata"].get("labels"))]
         selected[csid["metadata"]["name"]] = (csid, len(ns_names), len(ns_ignored), {p["metadata"]["uid"] for p in chosen})
     regular = set()
     for csid, _n, _i, uids in selected.values():

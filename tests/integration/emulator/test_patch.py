@@ -4,7 +4,7 @@ import pytest
 
 from emulator.errors import ApiError
 from emulator.patch import PatchError, json_patch, merge_patch, strategic_merge
-from emulator.selectors import label_matcher
+from emulator.selectors import label_matcher, labels_match
 
 
 def test_strategic_merge_directives():
@@ -46,6 +46,22 @@ def test_label_selector_syntax():
     assert match({"a": "x", "d": ""}) and not match({"a": "x", "d": "", "c": "1"}) and not match({"a": "q", "d": ""})
     with pytest.raises(ApiError):
         label_matcher("a in (x")
+
+
+@pytest.mark.parametrize("selector,labels,expected", [
+    (None, {"a": "1"}, True),
+    ({}, {}, True),
+    ({"matchLabels": {"a": "1"}}, {"a": "1", "b": "2"}, True),
+    ({"matchLabels": {"a": "1"}}, {"a": "2"}, False),
+    ({"matchExpressions": [{"key": "a", "operator": "In", "values": ["1", "2"]}]}, {"a": "2"}, True),
+    ({"matchExpressions": [{"key": "a", "operator": "In", "values": ["1"]}]}, {}, False),
+    ({"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["1"]}]}, {}, True),
+    ({"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["1"]}]}, {"a": "1"}, False),
+    ({"matchExpressions": [{"key": "a", "operator": "Exists"}]}, {"a": ""}, True),
+    ({"matchExpressions": [{"key": "a", "operator": "DoesNotExist"}]}, {"a": ""}, False),
+])
+def test_structured_label_selector(selector, labels, expected):
+    assert labels_match(selector, labels) is expected
 
 
 def test_server_side_apply_removes_what_the_manager_dropped():
