@@ -67,3 +67,11 @@ def test_snapshot_file_in_a_missing_directory_fails_naming_cluster(monkeypatch, 
     rc, out = run({"cluster_name": "c1", "snapshot_file": str(tmp_path / "nope" / "c1.json")}, capsys)
     assert rc == 1 and out["msg"].startswith("cluster c1: cannot write the snapshot to %s" % (tmp_path / "nope" / "c1.json"))
     assert not (tmp_path / "nope").exists()
+
+
+def test_write_snapshot_leaves_no_temporary_file_on_error(tmp_path):
+    path = tmp_path / "c1.json"
+    path.write_text('{"cluster": "c1"}')
+    with pytest.raises(TypeError):
+        mesh_snapshot.write_snapshot(str(path), {"cluster": "c1", "not_json": object()})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c1.json"] and json.loads(path.read_text()) == {"cluster": "c1"}
