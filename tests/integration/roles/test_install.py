@@ -58,3 +58,52 @@ def test_cluster_down_fails_only_its_host(emulator_factory):
     assert proc.returncode == 0, proc.stdout[-4000:]
     with open(os.path.join(handle.base_dir, "pki", "root", "root-ca.crt")) as fh:
         assert fh.read() == root
+
+
+def _summary_lines(proc):
+    """The lines of the 'Which clusters converged' summary, one per cluster."""
+    tail = proc.stdout[proc.stdout.rindex("Which clusters converged"):]
+    return dict(re.findall(r'^\s+"(cluster\d+): (.*?)",?$', tail, re.M))
+
+
+FAULT_CUES = ("unable to handle the request", "connection reset", "EOF", "Connection aborted", "RemoteDisconnected", "emulated fault",
+              "another operation (install/upgrade/rollback) is in progress")
+
+
+def test_api_faults_converge_through_retries_or_fail_clearly(emulator_factory):
+    handle = emulator_factory(["cluster1", "cluster2"])
+    inventory = write_inventory(handle, extra={"mesh_api_retry_delay": 1})
+    # 1. Every request to cluster2 fails: cluster2 fails after its retries with the API's reason; cluster1 converges.
+    handle.fault("cluster2", error_rate=1.0, error_code=503)
+    proc, _elapsed, recap = run_playbook(handle, inventory=inventory)
+    lines = _summary_lines(proc)
+    assert proc.returncode != 0 and recap["cluster2"]["failed"] == 1 and recap["cluster1"]["failed"] == 0, proc.stdout[-4000:]
+    assert lines["cluster2"] == ("FAILED at Find revisions of this role's Helm releases left pending by an interrupted run after 3 attempts: "
+                                 "HTTP 503 Service Unavailable: "
+                                 "emulated fault: the server is currently unable to handle the request"), lines
+    assert lines["cluster1"] == "converged, not linked: no other cluster converged", lines
+    with open(os.path.join(handle.base_dir, "pki", "root", "root-ca.crt")) as fh:
+        root = fh.read()
+
+    # 2. A fraction of 5xx, connection resets and latency: converges through the retries, or fails clearly on cluster2 only.
+    handle.fault("cluster2", error_rate=0.03, error_code=503, reset_rate=0.02, latency_ms=20)
+    proc, _elapsed, recap = run_playbook(handle, inventory=inventory)
+    lines = _summary_lines(proc)
+    assert recap["cluster1"]["failed"] == 0, proc.stdout[-4000:]
+    if proc.returncode == 0:
+        assert recap["cluster2"]["failed"] == 0 and lines["cluster2"] == "converged and linked to cluster1", lines
+    elif lines["cluster2"].startswith("converged"):
+        # the install converged; reading the cluster for the mesh check failed on a fault
+        assert lines["cluster2"] == "converged and linked to cluster1; FAILED in the mesh check (see above)", lines
+        assert any(cue in proc.stdout for cue in FAULT_CUES), proc.stdout[-4000:]
+    else:
+        assert re.match(r"FAILED at .+: ", lines["cluster2"]) and any(cue in lines["cluster2"] for cue in FAULT_CUES), lines
+
+    # 3. Faults cleared: a rerun converges and links both; the root CA is unchanged.
+    handle.clear_faults("cluster2")
+    proc, _elapsed, recap = run_playbook(handle, inventory=inventory)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    lines = _summary_lines(proc)
+    assert lines == {"cluster1": "converged and linked to cluster2", "cluster2": "converged and linked to cluster1"}, lines
+    with open(os.path.join(handle.base_dir, "pki", "root", "root-ca.crt")) as fh:
+        assert fh.read() == root
