@@ -19,9 +19,11 @@ description:
   - >-
     From C(stderr), client-go log lines are dropped and the text from the last line starting with C(Error:) is kept
     (Go's multi-line errors such as C(Error: 2 errors occurred:) followed by C(* ...) lines are joined).
-  - Otherwise the C(msg) is used, with an API Status object reduced to its C(message), and the Kubernetes client's
+  - >-
+    Otherwise the C(msg) is used, with an API Status object reduced to its C(message), and the Kubernetes client's
     C((503\) Reason: ... HTTP response headers: ... HTTP response body: ...) reduced to its code, reason and body.
-  - When the task ran with C(no_log) (the result carries C(_ansible_no_log)), no detail is returned, only the HTTP code and
+  - >-
+    When the task ran with C(no_log) (the result carries C(_ansible_no_log)), no detail is returned, only the HTTP code and
     reason when the message has them: a registered result is not censored, and the details may hold secrets.
   - Whitespace is collapsed and the result is cut to O(limit) characters.
 options:
