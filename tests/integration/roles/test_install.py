@@ -1,13 +1,16 @@
 """End-to-end points of issue 5 that Molecule does not cover: --check writes nothing on fresh clusters, the -vvv output
 leaks no secret, a cluster that is down fails only its host (and the summary says so), and a rerun after the outage converges."""
 
+import base64
+import gzip
+import json
 import os
 import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from install_helpers import LICENSE, counters, run_playbook, write_inventory  # noqa: E402  pylint: disable=wrong-import-position
+from install_helpers import LICENSE, ROOT, counters, run_playbook, write_inventory  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def test_check_mode_on_fresh_clusters_writes_nothing(emulator_factory):
@@ -66,6 +69,24 @@ def _summary_lines(proc):
     return dict(re.findall(r'^\s+"(cluster\d+): (.*?)",?$', tail, re.M))
 
 
+def leave_release_pending(handle, cluster, release="spire", namespace="spire-server"):
+    """What an interrupted `helm upgrade` leaves behind: a newer revision in status pending-upgrade."""
+    deployed = json.loads(handle.kubectl("get", "secret", "-n", namespace, "-l", "owner=helm,name=%s,status=deployed" % release, "-o", "json",
+                                         context=cluster).stdout)["items"][0]
+    record = json.loads(gzip.decompress(base64.b64decode(base64.b64decode(deployed["data"]["release"]))))
+    revision = record["version"] + 1
+    record.update(version=revision)
+    record["info"]["status"] = "pending-upgrade"
+    pending = {"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
+               "metadata": {"name": "sh.helm.release.v1.%s.v%d" % (release, revision), "namespace": namespace,
+                            "labels": dict(deployed["metadata"]["labels"], status="pending-upgrade", version=str(revision))},
+               "data": {"release": base64.b64encode(base64.b64encode(gzip.compress(json.dumps(record).encode()))).decode()}}
+    handle.kubectl("apply", "-f", "-", context=cluster, stdin=json.dumps(pending))
+    blocked = handle.helm("upgrade", release, os.path.join(ROOT, "tests", "charts", release), "-n", namespace, "--reuse-values",
+                          context=cluster, check=False)
+    assert "another operation (install/upgrade/rollback) is in progress" in blocked.stderr, blocked.stderr
+
+
 FAULT_CUES = ("unable to handle the request", "connection reset", "EOF", "Connection aborted", "RemoteDisconnected", "emulated fault",
               "another operation (install/upgrade/rollback) is in progress")
 
@@ -99,11 +120,26 @@ def test_api_faults_converge_through_retries_or_fail_clearly(emulator_factory):
     else:
         assert re.match(r"FAILED at .+: ", lines["cluster2"]) and any(cue in lines["cluster2"] for cue in FAULT_CUES), lines
 
-    # 3. Faults cleared: a rerun converges and links both; the root CA is unchanged.
+    # 3. Faults cleared, and cluster1's SPIRE release left pending as by an interrupted upgrade: a rerun converges and
+    #    links both (the pending revision forgotten); the root CA is unchanged.
     handle.clear_faults("cluster2")
+    leave_release_pending(handle, "cluster1")
     proc, _elapsed, recap = run_playbook(handle, inventory=inventory)
     assert proc.returncode == 0, proc.stdout[-4000:]
     lines = _summary_lines(proc)
     assert lines == {"cluster1": "converged and linked to cluster2", "cluster2": "converged and linked to cluster1"}, lines
     with open(os.path.join(handle.base_dir, "pki", "root", "root-ca.crt")) as fh:
         assert fh.read() == root
+    assert handle.kubectl("get", "secret", "-n", "spire-server", "-l", "owner=helm,status=pending-upgrade", "-o", "name",
+                          context="cluster1").stdout.strip() == ""
+
+
+def test_a_wait_that_times_out_says_what_is_not_ready(emulator_factory):
+    handle = emulator_factory(["cluster1"])
+    handle.admin("cluster1", "POST", "/_emulator/mesh/faults", {"kill_istiod": True})
+    inventory = write_inventory(handle, extra={"gloo_operator_wait_retries": 3, "gloo_operator_wait_delay": 1})
+    proc, _elapsed, recap = run_playbook(handle, inventory=inventory)
+    assert proc.returncode != 0 and recap["cluster1"]["failed"] == 1
+    # every host failed, so Ansible ends the run before the summary play: the rescue's message is the last word
+    assert re.search(r'"msg": "cluster1 failed at Fail with what is not ready when the wait timed out: Not ready on cluster1 after 3 x 1 s '
+                     r'\(ready/pods\): istiod 0/\d+\. Look at: kubectl get pods -n istio-system', proc.stdout), proc.stdout[-3000:]
