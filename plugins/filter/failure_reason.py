@@ -25,6 +25,9 @@ description:
   - >-
     When the task ran with C(no_log) (the result carries C(_ansible_no_log)), no detail is returned, only the HTTP code and
     reason when the message has them: a registered result is not censored, and the details may hold secrets.
+  - >-
+    Errors that mislead are followed by a hint, for example kubernetes.core's C(Failed to find exact match for <kind>),
+    which also appears when API discovery failed on a faulty API server, not only when a CRD is missing.
   - Whitespace is collapsed and the result is cut to O(limit) characters.
 options:
   _input:
@@ -57,6 +60,9 @@ from ansible.module_utils.common.text.converters import to_text
 CLIENT_GO_LOG_LINE = re.compile(r"^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+\s+\S+:\d+\]")
 API_EXCEPTION = re.compile(r"\(?(\d{3})\)?\s*Reason:\s*([A-Za-z][A-Za-z ]*?)\s*(?:HTTP response headers:.*?)?(?:HTTP response body:\s*(.*))?$", re.S)
 WRAPPERS = re.compile(r"^(?:(?:Task|Module|Action) failed:\s*)+")
+HINTS = (
+    ("Failed to find exact match for", "the API server did not list this kind: its CRD is missing, or API discovery failed (rerun once the API is healthy)"),
+)
 TRACEBACK = re.compile(r"\s*Original traceback:.*$", re.S)
 STATUS_MESSAGE = re.compile(r"""b?['"]?\{[^{}]*?"kind"\s*:\s*"Status".*?"message"\s*:\s*"((?:[^"\\]|\\.)*)".*\}['"]?""", re.S)
 
@@ -82,6 +88,9 @@ def failure_reason(result, limit=300):
         reason = STATUS_MESSAGE.sub(lambda match: match.group(1).replace('\\"', '"'), reason)
         reason = reason or " ".join(lines) or "failed"
     reason = _one_line(reason)
+    hints = [hint for cue, hint in HINTS if cue in reason]
+    if hints:
+        reason = "%s (%s)" % (reason, "; ".join(hints))
     limit = int(limit)
     return reason if len(reason) <= limit else reason[:max(limit - 3, 1)].rstrip() + "..."
 

@@ -88,7 +88,8 @@ def leave_release_pending(handle, cluster, release="spire", namespace="spire-ser
 
 
 FAULT_CUES = ("unable to handle the request", "connection reset", "EOF", "Connection aborted", "RemoteDisconnected", "emulated fault",
-              "another operation (install/upgrade/rollback) is in progress")
+              "another operation (install/upgrade/rollback) is in progress", "API discovery failed",
+              "Max retries exceeded", "ProtocolError")
 
 
 def test_api_faults_converge_through_retries_or_fail_clearly(emulator_factory):

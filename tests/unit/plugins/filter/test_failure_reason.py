@@ -108,3 +108,9 @@ DYNAMIC_CLIENT_MSG = (
 def test_dynamic_client_exceptions_drop_headers_and_traceback():
     assert failure_reason({"msg": DYNAMIC_CLIENT_MSG}) == (
         "HTTP 503 Service Unavailable: emulated fault: the server is currently unable to handle the request")
+
+
+def test_misleading_errors_get_a_hint():
+    msg = "Failed to find exact match for operator.gloo.solo.io/v1.ServiceMeshController by [kind, name, singularName, shortNames]"
+    assert failure_reason({"msg": msg}) == msg + (" (the API server did not list this kind: its CRD is missing, or API discovery failed"
+                                                   " (rerun once the API is healthy))")
