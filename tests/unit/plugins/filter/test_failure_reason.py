@@ -112,5 +112,5 @@ def test_dynamic_client_exceptions_drop_headers_and_traceback():
 
 def test_misleading_errors_get_a_hint():
     msg = "Failed to find exact match for operator.gloo.solo.io/v1.ServiceMeshController by [kind, name, singularName, shortNames]"
-    assert failure_reason({"msg": msg}) == msg + (" (the API server did not list this kind: its CRD is missing, or API discovery failed"
-                                                   " (rerun once the API is healthy))")
+    hint = " (the API server did not list this kind: its CRD is missing, or API discovery failed (rerun once the API is healthy))"
+    assert failure_reason({"msg": msg}) == msg + hint
