@@ -28,6 +28,9 @@ description:
   - >-
     Errors that mislead are followed by a hint, for example kubernetes.core's C(Failed to find exact match for <kind>),
     which also appears when API discovery failed on a faulty API server, not only when a CRD is missing.
+  - >-
+    A kubernetes.core.helm result without a message whose C(status) is not C(deployed) (a task failed by C(failed_when)
+    on a release whose last revision failed) says which release and revision are in which state.
   - Whitespace is collapsed and the result is cut to O(limit) characters.
 options:
   _input:
@@ -60,8 +63,11 @@ from ansible.module_utils.common.text.converters import to_text
 CLIENT_GO_LOG_LINE = re.compile(r"^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+\s+\S+:\d+\]")
 API_EXCEPTION = re.compile(r"\(?(\d{3})\)?\s*Reason:\s*([A-Za-z][A-Za-z ]*?)\s*(?:HTTP response headers:.*?)?(?:HTTP response body:\s*(.*))?$", re.S)
 WRAPPERS = re.compile(r"^(?:(?:Task|Module|Action) failed:\s*)+")
+RERUN_FORGETS = "run again once the API is healthy: the spire and gloo_operator roles forget such revisions of their releases"
 HINTS = (
     ("Failed to find exact match for", "the API server did not list this kind: its CRD is missing, or API discovery failed (rerun once the API is healthy)"),
+    ("another operation (install/upgrade/rollback) is in progress", "an interrupted Helm run left a pending revision; " + RERUN_FORGETS),
+    ("has no deployed releases", "a failed install left its release record behind; " + RERUN_FORGETS),
 )
 TRACEBACK = re.compile(r"\s*Original traceback:.*$", re.S)
 STATUS_MESSAGE = re.compile(r"""b?['"]?\{[^{}]*?"kind"\s*:\s*"Status".*?"message"\s*:\s*"((?:[^"\\]|\\.)*)".*\}['"]?""", re.S)
@@ -69,6 +75,14 @@ STATUS_MESSAGE = re.compile(r"""b?['"]?\{[^{}]*?"kind"\s*:\s*"Status".*?"message
 
 def _one_line(text):
     return " ".join(text.split())
+
+
+def _release_state(result):
+    release = result.get("status")
+    if isinstance(release, dict) and release.get("name") and release.get("status"):
+        return "Helm release %s (revision %s) is %s, not deployed (%s)" % (
+            release["name"], release.get("revision", "?"), release["status"], RERUN_FORGETS)
+    return ""
 
 
 def failure_reason(result, limit=300):
@@ -86,7 +100,7 @@ def failure_reason(result, limit=300):
         reason = TRACEBACK.sub("", WRAPPERS.sub("", to_text(result.get("msg") or "")))
         reason = API_EXCEPTION.sub(lambda match: "HTTP %s %s: %s" % (match.group(1), match.group(2), match.group(3) or ""), reason)
         reason = STATUS_MESSAGE.sub(lambda match: match.group(1).replace('\\"', '"'), reason)
-        reason = reason or " ".join(lines) or "failed"
+        reason = reason or " ".join(lines) or _release_state(result) or "failed"
     reason = _one_line(reason)
     hints = [hint for cue, hint in HINTS if cue in reason]
     if hints:

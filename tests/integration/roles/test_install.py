@@ -69,27 +69,45 @@ def _summary_lines(proc):
     return dict(re.findall(r'^\s+"(cluster\d+): (.*?)",?$', tail, re.M))
 
 
-def leave_release_pending(handle, cluster, release="spire", namespace="spire-server"):
-    """What an interrupted `helm upgrade` leaves behind: a newer revision in status pending-upgrade."""
+def _release_record(handle, cluster, release, namespace):
     deployed = json.loads(handle.kubectl("get", "secret", "-n", namespace, "-l", "owner=helm,name=%s,status=deployed" % release, "-o", "json",
                                          context=cluster).stdout)["items"][0]
-    record = json.loads(gzip.decompress(base64.b64decode(base64.b64decode(deployed["data"]["release"]))))
-    revision = record["version"] + 1
-    record.update(version=revision)
-    record["info"]["status"] = "pending-upgrade"
-    pending = {"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
-               "metadata": {"name": "sh.helm.release.v1.%s.v%d" % (release, revision), "namespace": namespace,
-                            "labels": dict(deployed["metadata"]["labels"], status="pending-upgrade", version=str(revision))},
-               "data": {"release": base64.b64encode(base64.b64encode(gzip.compress(json.dumps(record).encode()))).decode()}}
-    handle.kubectl("apply", "-f", "-", context=cluster, stdin=json.dumps(pending))
+    return deployed, json.loads(gzip.decompress(base64.b64decode(base64.b64decode(deployed["data"]["release"]))))
+
+
+def _write_revision(handle, cluster, deployed, record, status):
+    record["info"]["status"] = status
+    release, namespace, revision = record["name"], record["namespace"], record["version"]
+    secret = {"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
+              "metadata": {"name": "sh.helm.release.v1.%s.v%d" % (release, revision), "namespace": namespace,
+                           "labels": dict(deployed["metadata"]["labels"], status=status, version=str(revision))},
+              "data": {"release": base64.b64encode(base64.b64encode(gzip.compress(json.dumps(record).encode()))).decode()}}
+    handle.kubectl("apply", "-f", "-", context=cluster, stdin=json.dumps(secret))
+
+
+def leave_release_pending(handle, cluster, release="spire", namespace="spire-server"):
+    """What an interrupted `helm upgrade` leaves behind: a newer revision in status pending-upgrade."""
+    deployed, record = _release_record(handle, cluster, release, namespace)
+    record.update(version=record["version"] + 1)
+    _write_revision(handle, cluster, deployed, record, "pending-upgrade")
     blocked = handle.helm("upgrade", release, os.path.join(ROOT, "tests", "charts", release), "-n", namespace, "--reuse-values",
                           context=cluster, check=False)
     assert "another operation (install/upgrade/rollback) is in progress" in blocked.stderr, blocked.stderr
 
 
+def leave_install_failed(handle, cluster, release, namespace, missing):
+    """What a `helm install` that failed half-way leaves behind: its only revision failed, one of its objects never created."""
+    deployed, record = _release_record(handle, cluster, release, namespace)
+    handle.kubectl("delete", "secret", "-n", namespace, "-l", "owner=helm,name=%s" % release, context=cluster)
+    _write_revision(handle, cluster, deployed, record, "failed")
+    handle.kubectl("delete", "-n", namespace, missing, context=cluster)
+    listed = handle.helm("list", "-n", namespace, "--failed", "-q", context=cluster)
+    assert listed.stdout.split() == [release], listed.stdout
+
+
 FAULT_CUES = ("unable to handle the request", "connection reset", "EOF", "Connection aborted", "RemoteDisconnected", "emulated fault",
               "another operation (install/upgrade/rollback) is in progress", "API discovery failed",
-              "Max retries exceeded", "ProtocolError")
+              "Max retries exceeded", "ProtocolError", "run again once the API is healthy")
 
 
 def test_api_faults_converge_through_retries_or_fail_clearly(emulator_factory):
@@ -100,7 +118,8 @@ def test_api_faults_converge_through_retries_or_fail_clearly(emulator_factory):
     proc, _elapsed, recap = run_playbook(handle, inventory=inventory)
     lines = _summary_lines(proc)
     assert proc.returncode != 0 and recap["cluster2"]["failed"] == 1 and recap["cluster1"]["failed"] == 0, proc.stdout[-4000:]
-    assert lines["cluster2"] == ("FAILED at Find revisions of this role's Helm releases left pending by an interrupted run after 3 attempts: "
+    assert lines["cluster2"] == ("FAILED at Find revisions of this role's Helm releases left pending or failed by an interrupted run "
+                                 "after 3 attempts: "
                                  "HTTP 503 Service Unavailable: "
                                  "emulated fault: the server is currently unable to handle the request"), lines
     assert lines["cluster1"] == "converged, not linked: no other cluster converged", lines
@@ -123,18 +142,22 @@ def test_api_faults_converge_through_retries_or_fail_clearly(emulator_factory):
         assert re.match(r"FAILED at .+: ", lines["cluster2"]), lines
         assert any(cue in lines["cluster2"] for cue in FAULT_CUES) or re.search(r" after \d+ x \d+ s", lines["cluster2"]), lines
 
-    # 3. Faults cleared, and cluster1's SPIRE release left pending as by an interrupted upgrade: a rerun converges and
-    #    links both (the pending revision forgotten); the root CA is unchanged.
+    # 3. Faults cleared; on cluster1 the SPIRE release left pending as by an interrupted upgrade, and the Gloo Operator
+    #    release failed half-way as by an interrupted install (kubernetes.core.helm alone would call it converged): a
+    #    rerun converges and links both (the pending and failed revisions forgotten); the root CA is unchanged.
     handle.clear_faults("cluster2")
     leave_release_pending(handle, "cluster1")
+    leave_install_failed(handle, "cluster1", "gloo-operator", "gloo-mesh", "deployment/gloo-operator")
     proc, _elapsed, recap = run_playbook(handle, inventory=inventory)
     assert proc.returncode == 0, proc.stdout[-4000:]
     lines = _summary_lines(proc)
     assert lines == {"cluster1": "converged and linked to cluster2", "cluster2": "converged and linked to cluster1"}, lines
     with open(os.path.join(handle.base_dir, "pki", "root", "root-ca.crt")) as fh:
         assert fh.read() == root
-    assert handle.kubectl("get", "secret", "-n", "spire-server", "-l", "owner=helm,status=pending-upgrade", "-o", "name",
-                          context="cluster1").stdout.strip() == ""
+    for namespace in ("spire-server", "gloo-mesh"):
+        assert handle.kubectl("get", "secret", "-n", namespace, "-l", "owner=helm,status!=deployed,status!=superseded", "-o", "name",
+                              context="cluster1").stdout.strip() == ""
+    assert handle.kubectl("get", "-n", "gloo-mesh", "deployment/gloo-operator", "-o", "name", context="cluster1").stdout.strip()
 
 
 def test_a_wait_that_times_out_says_what_is_not_ready(emulator_factory):

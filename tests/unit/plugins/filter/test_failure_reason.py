@@ -5,7 +5,7 @@ __metaclass__ = type
 import pytest
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.meshops.ambient_spire.plugins.filter.failure_reason import failure_reason
+from ansible_collections.meshops.ambient_spire.plugins.filter.failure_reason import RERUN_FORGETS, failure_reason
 
 HELM_STDERR = (
     'E1129 06:42:44.331190   18020 memcache.go:287] "Unhandled Error" err="couldn\'t get resource list for policy/v1: emulated fault"'
@@ -34,6 +34,15 @@ K8S_MSG = ("Failed to create object: b'{\"kind\":\"Status\",\"apiVersion\":\"v1\
     ({"msg": "Failed to get client due to HTTPSConnectionPool(host='127.0.0.1', port=1): Max retries exceeded\n  (Caused by ...)"},
      "Failed to get client due to HTTPSConnectionPool(host='127.0.0.1', port=1): Max retries exceeded (Caused by ...)"),
     ({"msg": "", "stderr": "plain text on stderr\n"}, "plain text on stderr"),
+    ({"changed": False, "status": {"name": "spire", "namespace": "spire-server", "revision": "2", "status": "failed"}},
+     "Helm release spire (revision 2) is failed, not deployed (" + RERUN_FORGETS + ")"),
+    ({"msg": "Failure when executing Helm command. Exited 1.", "stderr": 'Error: UPGRADE FAILED: "spire" has no deployed releases\n'},
+     'Error: UPGRADE FAILED: "spire" has no deployed releases (a failed install left its release record behind; ' + RERUN_FORGETS + ")"),
+    ({"msg": "Failure when executing Helm command. Exited 1.",
+      "stderr": "Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress\n"},
+     "Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress "
+     "(an interrupted Helm run left a pending revision; " + RERUN_FORGETS + ")"),
+    ({"status": "not a release"}, "failed"),
     ({}, "failed"),
 ])
 def test_reason_is_the_error_on_one_line(result, expected):
