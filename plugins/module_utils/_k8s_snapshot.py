@@ -471,3 +471,32 @@ def take_snapshot(api_client, cluster_name=None, context=None, istio_namespace="
         "request_log": api.log,
         "seconds": round(time.time() - start, 3),
     }
+
+
+def for_each_cluster(names, work, attempts=1, delay=0, workers=None, sleep=time.sleep):
+    """Run work(name) for every name in parallel threads, up to `attempts` times each until it returns without raising.
+
+    The reads are network-bound, so threads overlap them in one process (one client import and one module start for the
+    whole mesh). Returns {name: {"result": value, "attempts": n}} or {name: {"error": text, "attempts": n}}; one cluster's
+    failure never stops the others.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    attempts = max(1, int(attempts))
+
+    def one(name):
+        error = None
+        for attempt in range(1, attempts + 1):
+            try:
+                return name, {"result": work(name), "attempts": attempt}
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                error = str(exc) or type(exc).__name__
+            if attempt < attempts and delay:
+                sleep(delay)
+        return name, {"error": error, "attempts": attempts}
+
+    names = list(names)
+    if not names:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(len(names), workers or 16)) as pool:
+        return dict(pool.map(one, names))

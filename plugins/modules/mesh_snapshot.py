@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: mesh_snapshot
-short_description: Take a compact, read-only snapshot of one cluster of an ambient + SPIRE mesh
+short_description: Take a compact, read-only snapshot of the clusters of an ambient + SPIRE mesh
 version_added: 0.1.0
 description:
   - Reads, with a bounded number of API requests (about 13, independent of object counts), everything the
@@ -24,6 +24,9 @@ description:
     (C(key_matches) in RV(snapshot.cacerts)); the license is reported as state and product, never the key.
   - Missing CRDs and resources are recorded in RV(snapshot.missing), they do not fail the task. Other API errors
     (authentication, network, server errors) fail the task with a message that names the cluster.
+  - With O(clusters), one module run reads every cluster of the mesh, in parallel threads, into one file per cluster. A
+    cluster that cannot be read (after O(attempts)) is reported in RV(clusters) and does not fail the task, so that the caller
+    can fail that cluster only. This is how the C(mesh_check) role reads the mesh, one process instead of one per cluster.
 author:
   - meshops platform engineering (@meshops)
 extends_documentation_fragment:
@@ -89,6 +92,81 @@ options:
       - The directory must exist. With the collection's inventory model (C(ansible_connection=local)) the module runs on the
         controller, where M(meshops.ambient_spire.mesh_check) reads the file.
     type: path
+  clusters:
+    description:
+      - Read these clusters in one module run (clusters in parallel), each into its own O(clusters[].snapshot_file).
+      - Each cluster connects with its own auth options, else the C(K8S_AUTH_*) environment variables. The module-level auth
+        options (and C(module_defaults)) are not used for them, so that a cluster without a C(context) never reads another
+        cluster's.
+      - With more than one cluster, each needs its own O(clusters[].context) or O(clusters[].host); otherwise they would all read
+        the same cluster, and the task fails before reading.
+      - Mutually exclusive with O(cluster_name), O(expected_network), O(expected_trust_domain) and O(snapshot_file).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Key of this cluster in RV(clusters) (for example the inventory host name).
+        type: str
+        required: true
+      cluster_name:
+        description: As O(cluster_name), for this cluster.
+        type: str
+      expected_network:
+        description: As O(expected_network), for this cluster.
+        type: str
+      expected_trust_domain:
+        description: As O(expected_trust_domain), for this cluster.
+        type: str
+      snapshot_file:
+        description: As O(snapshot_file), for this cluster.
+        type: path
+        required: true
+      kubeconfig:
+        description: Path to a kubeconfig, or its content as a dict, for this cluster.
+        type: raw
+      context:
+        description: The kubeconfig context of this cluster.
+        type: str
+      host:
+        description: API server URL of this cluster.
+        type: str
+      api_key:
+        description: Bearer token for this cluster.
+        type: str
+      username:
+        description: Basic auth user name for this cluster.
+        type: str
+      password:
+        description: Basic auth password for this cluster.
+        type: str
+      validate_certs:
+        description: Whether to verify the API server's certificate.
+        type: bool
+        aliases: [verify_ssl]
+      ca_cert:
+        description: CA certificate file of the API server.
+        type: path
+        aliases: [ssl_ca_cert]
+      client_cert:
+        description: Client certificate file.
+        type: path
+        aliases: [cert_file]
+      client_key:
+        description: Client key file.
+        type: path
+        aliases: [key_file]
+      proxy:
+        description: HTTP proxy URL.
+        type: str
+  attempts:
+    description:
+      - With O(clusters), how many times a cluster is read before it is reported as failed (transient API errors).
+    type: int
+    default: 1
+  attempt_delay:
+    description: Seconds between two attempts on one cluster.
+    type: int
+    default: 3
 seealso:
   - module: meshops.ambient_spire.mesh_check
 '''
@@ -112,9 +190,55 @@ EXAMPLES = r'''
     cluster_name: "{{ inventory_hostname }}"
     snapshot_file: "{{ mesh_check_tmp.path }}/{{ inventory_hostname }}.json"
   register: mesh_check_snapshot
+
+- name: Snapshot two clusters in one run (in parallel), one file each
+  meshops.ambient_spire.mesh_snapshot:
+    clusters:
+      - name: cluster1
+        kubeconfig: ~/.kube/config
+        context: cluster1
+        snapshot_file: "{{ snapshot_dir }}/cluster1.json"
+      - name: cluster2
+        kubeconfig: ~/.kube/config
+        context: cluster2
+        expected_network: east
+        snapshot_file: "{{ snapshot_dir }}/cluster2.json"
+    attempts: 3
+  register: mesh_check_snapshots
 '''
 
 RETURN = r'''
+clusters:
+  description:
+    - With O(clusters), one entry per cluster, in the order given. A cluster that was read has RV(clusters[].snapshot_file) and
+      RV(clusters[].summary); one that could not be read has RV(clusters[].failed) and RV(clusters[].msg).
+  returned: success, when O(clusters) is set
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: O(clusters[].name).
+      type: str
+    snapshot_file:
+      description: The file the snapshot was written to.
+      type: str
+    summary:
+      description: As RV(summary).
+      type: dict
+    failed:
+      description: True when the cluster could not be read.
+      type: bool
+    msg:
+      description: Why the cluster could not be read (it names the cluster).
+      type: str
+    attempts:
+      description: Attempts made on this cluster.
+      type: int
+  sample:
+    - {name: cluster1, snapshot_file: /tmp/mesh-check.x1y2/cluster1.json, attempts: 1,
+       summary: {cluster: cluster1, requests: 13, missing: [], seconds: 0.21}}
+    - {name: cluster2, failed: true, attempts: 3,
+       msg: "cluster cluster2: GET /api/v1/namespaces failed: 503 Service Unavailable"}
 snapshot_file:
   description: The file the snapshot was written to (O(snapshot_file)); it holds what RV(snapshot) would hold.
   returned: success, when O(snapshot_file) is set
@@ -200,7 +324,9 @@ from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client 
     create_api_client,
     sensitive_kubeconfig_values,
 )
-from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_snapshot import SnapshotError, take_snapshot
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_snapshot import SnapshotError, for_each_cluster, take_snapshot
+
+PER_CLUSTER_OPTIONS = ("cluster_name", "expected_network", "expected_trust_domain", "snapshot_file")
 
 
 def write_snapshot(path, snapshot):
@@ -218,8 +344,74 @@ def write_snapshot(path, snapshot):
         raise
 
 
+def snapshot_options(params, cluster):
+    """The take_snapshot keyword arguments for one cluster (module-level options, then the cluster's own)."""
+    return dict(
+        cluster_name=cluster["cluster_name"],
+        context=cluster.get("context"),
+        istio_namespace=params["istio_namespace"],
+        spire_namespace=params["spire_namespace"],
+        spire_agent_namespace=params["spire_agent_namespace"],
+        upstream_ca_secret=params["spire_upstream_ca_secret"],
+        expected_network=cluster["expected_network"],
+        expected_trust_domain=cluster["expected_trust_domain"],
+        license_check=params["license_check"],
+        timeout=params["request_timeout"],
+    )
+
+
+def snapshot_to_file(params, cluster):
+    """Read one cluster into its snapshot_file; -> summary. Raises K8sClientError, SnapshotError or OSError (naming the cluster)."""
+    label = cluster.get("cluster_name") or cluster.get("context") or "(current context)"
+    try:
+        api_client = create_api_client(cluster)
+    except K8sClientError as exc:
+        raise K8sClientError("cluster %s: %s" % (label, exc))
+    snapshot = take_snapshot(api_client, **snapshot_options(params, cluster))
+    try:
+        write_snapshot(cluster["snapshot_file"], snapshot)
+    except (IOError, OSError) as exc:
+        raise OSError("cluster %s: cannot write the snapshot to %s: %s" % (snapshot.get("cluster") or label, cluster["snapshot_file"], exc))
+    return dict((key, snapshot.get(key)) for key in ("cluster", "requests", "missing", "seconds"))
+
+
+def snapshot_clusters(module):
+    """O(clusters) mode: every cluster in parallel, one file each; failures are reported per cluster."""
+    params = module.params
+    by_name = dict((cluster["name"], cluster) for cluster in params["clusters"])
+    if len(by_name) != len(params["clusters"]):
+        module.fail_json(msg="clusters: every name must be unique")
+    blind = [cluster["name"] for cluster in params["clusters"] if not (cluster.get("context") or cluster.get("host"))]
+    if len(by_name) > 1 and blind:
+        module.fail_json(msg="clusters %s: no context and no host. With several clusters each needs its own (kube_context in the inventory, "
+                             "or mesh_check_connection), otherwise they would all read the same cluster." % ", ".join(blind))
+    for cluster in params["clusters"]:
+        if isinstance(cluster.get("kubeconfig"), dict):
+            module.no_log_values.update(sensitive_kubeconfig_values(cluster["kubeconfig"]))
+    outcome = for_each_cluster(by_name, lambda name: snapshot_to_file(params, by_name[name]),
+                               attempts=params["attempts"], delay=params["attempt_delay"])
+    results = []
+    for cluster in params["clusters"]:
+        done = outcome[cluster["name"]]
+        entry = {"name": cluster["name"], "attempts": done["attempts"]}
+        if "error" in done:
+            entry.update(failed=True, msg=done["error"])
+        else:
+            entry.update(snapshot_file=cluster["snapshot_file"], summary=done["result"])
+        results.append(entry)
+    module.exit_json(changed=False, clusters=results)
+
+
 def main():
     argument_spec = auth_argument_spec()
+    cluster_spec = auth_argument_spec()
+    cluster_spec.update(
+        name={"type": "str", "required": True},
+        cluster_name={"type": "str"},
+        expected_network={"type": "str"},
+        expected_trust_domain={"type": "str"},
+        snapshot_file={"type": "path", "required": True},
+    )
     argument_spec.update(
         cluster_name={"type": "str"},
         istio_namespace={"type": "str", "default": "istio-system"},
@@ -231,11 +423,17 @@ def main():
         license_check={"type": "bool", "default": True},
         request_timeout={"type": "int", "default": 30},
         snapshot_file={"type": "path"},
+        clusters={"type": "list", "elements": "dict", "options": cluster_spec},
+        attempts={"type": "int", "default": 1},
+        attempt_delay={"type": "int", "default": 3},
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           mutually_exclusive=[("clusters", option) for option in PER_CLUSTER_OPTIONS])
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
     params = module.params
+    if params["clusters"] is not None:
+        snapshot_clusters(module)
     if isinstance(params.get("kubeconfig"), dict):
         module.no_log_values.update(sensitive_kubeconfig_values(params["kubeconfig"]))
     label = params.get("cluster_name") or params.get("context") or "(current context)"
@@ -244,19 +442,7 @@ def main():
     except K8sClientError as exc:
         module.fail_json(msg="cluster %s: %s" % (label, exc))
     try:
-        snapshot = take_snapshot(
-            api_client,
-            cluster_name=params["cluster_name"],
-            context=params.get("context"),
-            istio_namespace=params["istio_namespace"],
-            spire_namespace=params["spire_namespace"],
-            spire_agent_namespace=params["spire_agent_namespace"],
-            upstream_ca_secret=params["spire_upstream_ca_secret"],
-            expected_network=params["expected_network"],
-            expected_trust_domain=params["expected_trust_domain"],
-            license_check=params["license_check"],
-            timeout=params["request_timeout"],
-        )
+        snapshot = take_snapshot(api_client, **snapshot_options(params, params))
     except SnapshotError as exc:
         module.fail_json(msg=str(exc))
     if not params["snapshot_file"]:

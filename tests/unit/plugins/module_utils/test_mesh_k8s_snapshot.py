@@ -4,11 +4,13 @@ __metaclass__ = type
 
 import base64
 import json
+import threading
 
 import pytest
 
 from ansible_collections.meshops.ambient_spire.plugins.module_utils import _k8s_snapshot as snap_mod
 from ansible_collections.meshops.ambient_spire.plugins.module_utils import _k8s_client as client_mod
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_snapshot import SnapshotError, for_each_cluster
 
 
 class FakeResp(object):
@@ -266,3 +268,31 @@ def test_kubeconfig_dict_and_sensitive_values(tmp_path):
     assert conf.host == "https://127.0.0.1:1"
     assert set(client_mod.auth_argument_spec()) == set(client_mod.AUTH_ARG_SPEC)
     assert client_mod.AUTH_ARG_SPEC["api_key"]["no_log"] and client_mod.AUTH_ARG_SPEC["password"]["no_log"]
+
+
+def test_for_each_cluster_runs_the_clusters_at_the_same_time():
+    # a barrier that every cluster must reach before any goes on: it only opens if all run in parallel
+    barrier = threading.Barrier(4, timeout=10)
+    outcome = for_each_cluster(["c1", "c2", "c3", "c4"], lambda name: (barrier.wait(), name.upper())[1])
+    assert outcome == dict(("c%d" % i, {"result": "C%d" % i, "attempts": 1}) for i in range(1, 5))
+
+
+def test_for_each_cluster_retries_a_failing_cluster_and_keeps_the_others():
+    calls, sleeps = {"flaky": 0, "down": 0, "ok": 0}, []
+
+    def work(name):
+        calls[name] += 1
+        if name == "down" or (name == "flaky" and calls[name] < 3):
+            raise SnapshotError("cluster %s: GET /api/v1/namespaces failed: 503 Service Unavailable" % name)
+        return name
+    outcome = for_each_cluster(["flaky", "down", "ok"], work, attempts=4, delay=2, sleep=sleeps.append)
+    assert outcome["ok"] == {"result": "ok", "attempts": 1} and outcome["flaky"] == {"result": "flaky", "attempts": 3}
+    assert outcome["down"] == {"error": "cluster down: GET /api/v1/namespaces failed: 503 Service Unavailable", "attempts": 4}
+    assert calls == {"flaky": 3, "down": 4, "ok": 1} and sleeps == [2] * (2 + 3)
+
+
+def test_for_each_cluster_names_an_error_without_text_by_its_type():
+    def work(name):
+        raise ConnectionResetError()
+    assert for_each_cluster(["c1"], work) == {"c1": {"error": "ConnectionResetError", "attempts": 1}}
+    assert for_each_cluster([], work) == {}

@@ -75,3 +75,49 @@ def test_write_snapshot_leaves_no_temporary_file_on_error(tmp_path):
     with pytest.raises(TypeError):
         mesh_snapshot.write_snapshot(str(path), {"cluster": "c1", "not_json": object()})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c1.json"] and json.loads(path.read_text()) == {"cluster": "c1"}
+
+
+def test_clusters_mode_reads_each_cluster_with_its_own_connection_and_reports_failures_per_cluster(monkeypatch, tmp_path, capsys):
+    connections = {}
+
+    def fake_client(params):
+        connections[params["context"]] = dict((key, params.get(key)) for key in ("kubeconfig", "context", "api_key"))
+        return params["context"]
+
+    def fake_snapshot(api_client, **kwargs):
+        if api_client == "ctx-down":
+            raise mesh_snapshot.SnapshotError("cluster %s: GET /api/v1/namespaces failed: 503 Service Unavailable" % kwargs["cluster_name"])
+        return {"cluster": kwargs["cluster_name"], "requests": 13, "missing": [], "seconds": 0.1, "network": kwargs["expected_network"]}
+    monkeypatch.setattr(mesh_snapshot, "take_snapshot", fake_snapshot)
+    monkeypatch.setattr(mesh_snapshot, "create_api_client", fake_client)
+    rc, out = run({
+        "kubeconfig": "/module/level/kubeconfig", "context": "module-level",  # as module_defaults would pass: not used for the clusters
+        "clusters": [
+            {"name": "h1", "cluster_name": "c1", "context": "ctx-1", "kubeconfig": "/kc1", "expected_network": "n1",
+             "snapshot_file": str(tmp_path / "h1.json")},
+            {"name": "h2", "cluster_name": "c2", "context": "ctx-down", "api_key": "tok-secret-2", "snapshot_file": str(tmp_path / "h2.json")},
+        ],
+        "attempts": 2, "attempt_delay": 0, "_ansible_check_mode": True}, capsys)
+    assert rc == 0 and out["changed"] is False
+    assert out["clusters"] == [
+        {"name": "h1", "attempts": 1, "snapshot_file": str(tmp_path / "h1.json"),
+         "summary": {"cluster": "c1", "requests": 13, "missing": [], "seconds": 0.1}},
+        {"name": "h2", "attempts": 2, "failed": True, "msg": "cluster c2: GET /api/v1/namespaces failed: 503 Service Unavailable"}]
+    assert json.loads((tmp_path / "h1.json").read_text())["network"] == "n1" and not (tmp_path / "h2.json").exists()
+    assert connections == {"ctx-1": {"kubeconfig": "/kc1", "context": "ctx-1", "api_key": None},
+                           "ctx-down": {"kubeconfig": None, "context": "ctx-down", "api_key": "tok-secret-2"}}
+    assert "tok-secret-2" not in json.dumps(out)
+
+
+def test_clusters_mode_refuses_several_clusters_without_their_own_context(monkeypatch, tmp_path, capsys):
+    fake(monkeypatch)
+    rc, out = run({"context": "module-level", "clusters": [
+        {"name": "h1", "context": "ctx-1", "snapshot_file": str(tmp_path / "h1.json")},
+        {"name": "h2", "snapshot_file": str(tmp_path / "h2.json")},
+        {"name": "h3", "snapshot_file": str(tmp_path / "h3.json")}]}, capsys)
+    assert rc == 1 and out["msg"].startswith("clusters h2, h3: no context and no host.") and not list(tmp_path.iterdir())
+
+
+def test_clusters_mode_excludes_the_single_cluster_options(tmp_path, capsys):
+    rc, out = run({"cluster_name": "c1", "clusters": [{"name": "h1", "snapshot_file": str(tmp_path / "h1.json")}]}, capsys)
+    assert rc == 1 and "mutually exclusive" in out["msg"]
