@@ -61,6 +61,20 @@ def test_cluster_down_fails_only_its_host(emulator_factory):
     assert proc.returncode == 0, proc.stdout[-4000:]
     with open(os.path.join(handle.base_dir, "pki", "root", "root-ca.crt")) as fh:
         assert fh.read() == root
+    # The ClusterSPIFFEIDs of cluster1 and cluster2 were already reconciled: no wait, their podsSelected come from the apply.
+    wait = _task_output(proc, "Wait until the controller manager reconciled them (status.stats)")
+    assert "skipping: [cluster1]" in wait and "skipping: [cluster2]" in wait and "ok: [cluster3]" in wait, wait
+    report = _task_output(proc, "Report podsSelected per registration")
+    for cluster in handle.clusters:
+        stats = re.search(r'"msg": "podsSelected on %s \(class spire-server-spire\): \{([^}]*)\}"' % cluster, report)
+        assert stats and re.search(r"'istio-ztunnel-reg': [1-9]", stats.group(1)), report
+
+
+def _task_output(proc, name):
+    """What the default callback printed for the task named `name` (up to the next task or play)."""
+    start = proc.stdout.index(" : %s]" % name)
+    ends = [i for i in (proc.stdout.find("\nTASK [", start), proc.stdout.find("\nPLAY [", start)) if i >= 0]
+    return proc.stdout[start:min(ends) if ends else None]
 
 
 def _summary_lines(proc):
