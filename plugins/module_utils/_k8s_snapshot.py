@@ -70,19 +70,32 @@ class RawApi(object):
             status, body, reason = self._request(path, query)
         except Exception as exc:  # pylint: disable=broad-exception-caught
             status = getattr(exc, "status", None)
-            body = None
+            body = getattr(exc, "body", None)
             reason = getattr(exc, "reason", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
         self.log.append({"path": url, "status": status, "seconds": round(time.time() - start, 4)})
         if not status or status >= 400:
             if status in allow:
                 return status, None
-            raise SnapshotError("cluster %s: GET %s failed: %s%s" % (self.label, url, "%s " % status if status else "", reason))
+            detail = status_message(body)
+            raise SnapshotError("cluster %s: GET %s failed: %s%s%s" % (self.label, url, "%s " % status if status else "", reason,
+                                                                     ": %s" % detail if detail and detail != reason else ""))
         if not parse:
             return status, body
         try:
             return status, json.loads(body)
         except ValueError as exc:
             raise SnapshotError("cluster %s: GET %s returned invalid JSON: %s" % (self.label, url, exc))
+
+
+def status_message(body):
+    """The message of a Kubernetes Status error body (bytes or text), or None."""
+    try:
+        doc = json.loads(body.decode("utf-8", "replace") if isinstance(body, bytes) else body)
+    except (TypeError, ValueError, AttributeError):
+        return None
+    if isinstance(doc, dict) and doc.get("kind") == "Status" and doc.get("message"):
+        return " ".join(str(doc["message"]).split())
+    return None
 
 
 def _items(doc):

@@ -150,6 +150,20 @@ def test_playbook_unreadable_cluster_is_named(mesh, tmp_path):
     assert _snapshot_dirs(tmp_path) == []
 
 
+def test_playbook_faulty_cluster_fails_alone_with_the_api_reason(mesh, tmp_path):
+    """Every request to cluster2 answers 503: cluster2 fails after its attempts with the API's Status message, cluster1 is checked."""
+    mesh.handle.fault("cluster2", error_rate=1.0, error_code=503)
+    try:
+        result = _playbook(mesh, tmp_path, "-e", "mesh_check_api_retries=1", "-e", "mesh_check_api_retry_delay=0")
+    finally:
+        mesh.handle.clear_faults("cluster2")
+    assert result.returncode != 0
+    assert ("cluster cluster2: GET /api/v1/namespaces failed: 503 Service Unavailable: "
+            "emulated fault: the server is currently unable to handle the request") in result.stdout, result.stdout[-3000:]
+    assert "=== Cluster: cluster1 ===" in result.stdout and "=== Cluster: cluster2 ===" not in result.stdout
+    assert _snapshot_dirs(tmp_path) == []
+
+
 def test_playbook_no_readable_cluster_still_removes_the_snapshot_directory(mesh, tmp_path):
     """mesh_check never runs: the role's always section removes the private snapshot directory."""
     result = _playbook(mesh, tmp_path, hosts={"cluster8": {"kube_context": "no-such-context"}})

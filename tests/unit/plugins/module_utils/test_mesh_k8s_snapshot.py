@@ -219,6 +219,33 @@ def test_snapshot_api_error_names_cluster(api_class):
     assert str(exc.value) == "cluster cluster9: GET /api/v1/pods failed: 403 Forbidden"
 
 
+class StatusErrorApi(FakeApi7):
+    """Every request answers an error with a Kubernetes Status body, like a real API server."""
+
+    def call_api(self, method, url, header_params=None, body=None, post_params=None, _request_timeout=None):
+        return FakeResponse7(503, json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 503,
+                                              "message": "the server is currently\nunable to handle the request"}).encode(), "Service Unavailable")
+
+
+def test_snapshot_api_error_carries_the_status_message():
+    with pytest.raises(snap_mod.SnapshotError) as exc:
+        snap_mod.take_snapshot(StatusErrorApi(docs()), cluster_name="cluster9")
+    assert str(exc.value) == ("cluster cluster9: GET /api/v1/namespaces failed: 503 Service Unavailable: "
+                              "the server is currently unable to handle the request")
+
+
+@pytest.mark.parametrize("body,expected", [
+    (b'{"kind": "Status", "message": "forbidden: User cannot list pods"}', "forbidden: User cannot list pods"),
+    ('{"kind": "Status", "message": "gone"}', "gone"),
+    (b'{"kind": "Status"}', None),
+    (b'{"kind": "Pod", "message": "not a status"}', None),
+    (b"<html>bad gateway</html>", None),
+    (None, None),
+])
+def test_status_message(body, expected):
+    assert snap_mod.status_message(body) == expected
+
+
 def test_snapshot_tls_style_cacerts_and_agent_namespace():
     d = docs()
     d["/api/v1/namespaces/istio-system/secrets/cacerts"] = {"data": {"tls.crt": b64("CA"), "tls.key": b64("K"), "ca.crt": b64("ROOT")}}
