@@ -77,8 +77,8 @@ class RawApi(object):
             if status in allow:
                 return status, None
             detail = status_message(body)
-            raise SnapshotError("cluster %s: GET %s failed: %s%s%s" % (self.label, url, "%s " % status if status else "", reason,
-                                                                     ": %s" % detail if detail and detail != reason else ""))
+            detail = ": %s" % detail if detail and detail != reason else ""
+            raise SnapshotError("cluster %s: GET %s failed: %s%s%s" % (self.label, url, "%s " % status if status else "", reason, detail))
         if not parse:
             return status, body
         try:

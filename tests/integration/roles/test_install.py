@@ -82,6 +82,7 @@ def _task_output(proc, name):
 
 def _summary_lines(proc):
     """The lines of the 'Which clusters converged' summary, one per cluster."""
+    assert "Which clusters converged" in proc.stdout, "no summary (rc %s): %s\n%s" % (proc.returncode, proc.stdout[-6000:], proc.stderr[-3000:])
     tail = proc.stdout[proc.stdout.rindex("Which clusters converged"):]
     return dict(re.findall(r'^\s+"(cluster\d+): (.*?)",?$', tail, re.M))
 
