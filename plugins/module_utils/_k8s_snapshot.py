@@ -35,6 +35,10 @@ KEPT_GATEWAY_ANNOTATIONS = ("gateway.istio.io/trust-domain", "gateway.istio.io/s
                             "peering.solo.io/preferred-data-plane-service-type", "istio.io/expose-istiod-address")
 
 
+LICENSE_ATTEMPTS = 3
+LICENSE_RETRY_DELAY = 0.5
+
+
 class SnapshotError(Exception):
     """An API error that makes the snapshot meaningless (auth, network, server errors)."""
 
@@ -448,7 +452,14 @@ def take_snapshot(api_client, cluster_name=None, context=None, istio_namespace="
         else:
             target = ready[0]
             path = "/api/v1/namespaces/%s/pods/%s:15014/proxy/debug/license" % (quote(target["namespace"]), quote(target["name"]))
-            status, body = api.get(path, parse=False, allow=(404, 500, 502, 503))
+            # A 5xx here is either the API server's own transient error or the proxy failing to reach istiod: ask again
+            # before reporting it, so that one lost request does not fail the license check.
+            for attempt in range(LICENSE_ATTEMPTS):
+                status, body = api.get(path, parse=False, allow=(404, 500, 502, 503))
+                if status not in (500, 502, 503):
+                    break
+                if attempt + 1 < LICENSE_ATTEMPTS:
+                    time.sleep(LICENSE_RETRY_DELAY)
             if status == 404:
                 license_info = {"status": "not_supported", "status_code": 404, "pod": target["name"]}
             elif body is None:

@@ -12,7 +12,8 @@ module: mesh_snapshot
 short_description: Take a compact, read-only snapshot of the clusters of an ambient + SPIRE mesh
 version_added: 0.1.0
 description:
-  - Reads, with a bounded number of API requests (about 13, independent of object counts), everything the
+  - Reads, with a bounded number of API requests (13, or up to 15 when the license request through the pod proxy is asked again
+    after a 5xx; independent of object counts), everything the
     M(meshops.ambient_spire.mesh_check) checks need from one cluster
   - Namespaces and their labels; istiod Deployments and ztunnel DaemonSets with their environment; the istiod, ztunnel and
     east-west gateway pods; Gateways (C(gateway.networking.k8s.io/v1)); the east-west Service (label C(istio.io/expose-istiod));

@@ -246,6 +246,33 @@ def test_status_message(body, expected):
     assert snap_mod.status_message(body) == expected
 
 
+class FlakyLicenseApi(FakeApi7):
+    """The license request through the pod proxy answers 503 the first `failures` times."""
+
+    def __init__(self, docs_, failures):
+        FakeApi7.__init__(self, docs_)
+        self.failures = failures
+
+    def call_api(self, method, url, header_params=None, body=None, post_params=None, _request_timeout=None):
+        if url[0].endswith("/proxy/debug/license") and self.failures > 0:
+            self.failures -= 1
+            self.calls.append((method, url[0], ()))
+            return FakeResponse7(503, b'{"kind": "Status", "message": "emulated fault"}', "Service Unavailable")
+        return FakeApi7.call_api(self, method, url, header_params, body, post_params, _request_timeout)
+
+
+@pytest.mark.parametrize("failures,expected_status,license_requests", [(0, "ok", 1), (2, "ok", 3), (3, "error", 3)])
+def test_license_request_is_asked_again_after_a_5xx(monkeypatch, failures, expected_status, license_requests):
+    monkeypatch.setattr(snap_mod, "LICENSE_RETRY_DELAY", 0)
+    d = docs()
+    d["/api/v1/namespaces/istio-system/pods/istiod-gloo-1:15014/proxy/debug/license"] = {"State": "valid", "Product": "gloo-mesh-enterprise"}
+    api = FlakyLicenseApi(d, failures)
+    snap = snap_mod.take_snapshot(api, cluster_name="c1")
+    assert snap["license"]["status"] == expected_status
+    assert len([c for c in api.calls if c[1].endswith("/proxy/debug/license")]) == license_requests
+    assert snap["requests"] == 12 + license_requests
+
+
 def test_snapshot_tls_style_cacerts_and_agent_namespace():
     d = docs()
     d["/api/v1/namespaces/istio-system/secrets/cacerts"] = {"data": {"tls.crt": b64("CA"), "tls.key": b64("K"), "ca.crt": b64("ROOT")}}
