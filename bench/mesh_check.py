@@ -117,7 +117,7 @@ PING_PLAY = """- name: Floor
 """
 
 
-def playbook(seed, workdir, floor=None):
+def playbook(seed, workdir, floor=None, profile=False):
     inv = os.path.join(workdir, "hosts.yml")
     with open(inv, "w") as handle:
         json.dump({"k8s_clusters": {"hosts": dict((c, {"kube_context": c}) for c in seed.clusters), "vars": {
@@ -127,6 +127,8 @@ def playbook(seed, workdir, floor=None):
         handle.write(cert_pem(seed.pki["root"][0]))
     env = seed.handle.env(ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".build", "collections"), ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
                           ANSIBLE_FORKS=str(len(seed.clusters)))
+    if profile:
+        env.update(ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks", PROFILE_TASKS_TASK_OUTPUT_LIMIT="all")
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), os.path.join(ROOT, "playbooks", "mesh_check.yml"), "-i", inv,
            "-e", "mesh_check_license=false", "-e", "mesh_check_root_ca_bundle=%s" % root, "-e", "mesh_check_reports_dir=%s" % os.path.join(workdir, "r")]
     if floor:
@@ -137,6 +139,9 @@ def playbook(seed, workdir, floor=None):
     result = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         print(result.stdout[-3000:], result.stderr[-2000:])
+    elif profile:
+        print("task profile of the mesh_check playbook:")
+        print(result.stdout[result.stdout.find("PLAY RECAP"):])
     return result.returncode
 
 
@@ -165,6 +170,7 @@ def main():
     parser.add_argument("--pods", type=int, default=2000)
     parser.add_argument("--quick", action="store_true", help="3 clusters, 500 WorkloadEntries, 200 pods")
     parser.add_argument("--skip-kubectl", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="also print the task profile of one more playbook run")
     args = parser.parse_args()
     if args.quick:
         args.clusters, args.workload_entries, args.pods = 3, 500, 200
@@ -189,6 +195,8 @@ def main():
         findings = timed("evaluation (all checks)", lambda: run_checks(snaps, {"root_ca_pem": cert_pem(seed.pki["root"][0])}), figures)
         summary = summarize(findings, names)
         rc = timed("mesh_check playbook", lambda: playbook(seed, workdir), figures)
+        if args.profile:
+            playbook(seed, workdir, profile=True)
         timed("ansible floor (ping)", lambda: playbook(seed, workdir, floor="each"), figures)
         timed("ansible floor (one ping)", lambda: playbook(seed, workdir, floor="once"), figures)
         if not args.skip_kubectl:

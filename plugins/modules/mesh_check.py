@@ -12,8 +12,13 @@ module: mesh_check
 short_description: Evaluate the multicluster ambient + SPIRE mesh checks over the snapshots of all clusters
 version_added: 0.1.0
 description:
-  - Runs once over the snapshots taken by M(meshops.ambient_spire.mesh_snapshot) for every cluster and evaluates each check
-    as a pure function of the snapshots, like C(istioctl multicluster check) and beyond it.
+  - Runs once over the snapshots of every cluster and evaluates each check as a pure function of the snapshots, like
+    C(istioctl multicluster check) and beyond it.
+  - The snapshots are read by this module from O(clusters) (one run reads and evaluates the whole mesh, the clusters in
+    parallel; this is how the C(mesh_check) role works), or are given as the results of M(meshops.ambient_spire.mesh_snapshot)
+    in O(snapshots) or O(snapshot_files). Exactly one of O(clusters), O(snapshots) and O(snapshot_files) is required.
+  - With O(clusters), a cluster that cannot be read is reported in RV(clusters) and left out of the evaluation; the task fails
+    only when no cluster could be read.
   - The checks are, in order, incompatible environment variables (C(ENABLE_PEERING_DISCOVERY), C(K8S_SELECT_WORKLOAD_ENTRIES),
     C(PILOT_ENABLE_K8S_SELECT_WORKLOAD_ENTRIES)); license; pod health of istiod, ztunnel and the east-west gateway; east-west
     gateway programmed with addresses; remote peers connected (C(gloo.solo.io/PeerConnected) and C(gloo.solo.io/PeeringSucceeded));
@@ -25,11 +30,14 @@ description:
 author:
   - meshops platform engineering (@meshops)
 extends_documentation_fragment:
+  - meshops.ambient_spire._mesh_read
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
-    details: In check mode the checks run but no report file is written.
+    details:
+      - In check mode the clusters are read and the checks run, but no report file is written.
+      - The module never writes to the clusters.
   diff_mode:
     support: none
   platform:
@@ -38,14 +46,13 @@ options:
   snapshots:
     description:
       - The RV(meshops.ambient_spire.mesh_snapshot#module:snapshot) of every cluster, one per cluster.
-      - Exactly one of O(snapshots) and O(snapshot_files) is required.
     type: list
     elements: dict
   snapshot_files:
     description:
       - JSON files written by M(meshops.ambient_spire.mesh_snapshot) with O(meshops.ambient_spire.mesh_snapshot#module:snapshot_file),
         one per cluster, on the host that runs this module (the controller with C(delegate_to=localhost)).
-      - Much faster than O(snapshots) for large clusters.
+      - Much faster than O(snapshots) for large clusters; O(clusters) is faster still (no file, no second module run).
     type: list
     elements: path
   remove_snapshot_files:
@@ -111,6 +118,22 @@ seealso:
 '''
 
 EXAMPLES = r'''
+- name: Read every cluster and evaluate the checks, in one run
+  meshops.ambient_spire.mesh_check:
+    clusters:
+      - name: cluster1
+        kubeconfig: ~/.kube/config
+        context: cluster1
+        expected_network: cluster1
+      - name: cluster2
+        kubeconfig: ~/.kube/config
+        context: cluster2
+        expected_network: cluster2
+    attempts: 3
+    reports_dir: "{{ playbook_dir }}/../reports"
+  run_once: true
+  delegate_to: localhost
+
 - name: Evaluate the checks once over all clusters' snapshots
   meshops.ambient_spire.mesh_check:
     snapshots: "{{ ansible_play_hosts | map('extract', hostvars, ['mesh_check_snapshot', 'snapshot']) | list }}"
@@ -179,6 +202,37 @@ report_lines:
   returned: always
   type: list
   elements: str
+clusters:
+  description:
+    - With O(clusters), one entry per cluster, in the order given. A cluster that was read has RV(clusters[].summary) (and
+      RV(clusters[].snapshot_file) when it was written to one); one that could not be read has RV(clusters[].failed) and
+      RV(clusters[].msg), and is not in the evaluation.
+  returned: when O(clusters) is set
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: O(clusters[].name).
+      type: str
+    summary:
+      description: Cluster name, API requests made, resources not found, and seconds taken by the reads.
+      type: dict
+    snapshot_file:
+      description: The file the snapshot was written to, when O(clusters[].snapshot_file) is set.
+      type: str
+    failed:
+      description: True when the cluster could not be read.
+      type: bool
+    msg:
+      description: Why the cluster could not be read (it names the cluster).
+      type: str
+    attempts:
+      description: Attempts made on this cluster.
+      type: int
+  sample:
+    - {name: cluster1, attempts: 1, summary: {cluster: cluster1, requests: 12, missing: [], seconds: 0.21}}
+    - {name: cluster2, failed: true, attempts: 3,
+       msg: "cluster cluster2: GET /api/v1/namespaces failed: 503 Service Unavailable"}
 report_files:
   description: Paths of the report files written.
   returned: when O(reports_dir) is set and not in check mode
@@ -189,9 +243,16 @@ report_files:
 import json
 import os
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks.registry import CHECK_IDS, index_snapshots, run_checks, summarize
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._mesh_read import (
+    clusters_problem,
+    read_argument_spec,
+    read_clusters,
+    sensitive_cluster_values,
+)
 from ansible_collections.meshops.ambient_spire.plugins.module_utils import _report
 
 EXTENSIONS = {"json": ".json", "junit": ".junit.xml", "html": ".html", "text": ".txt"}
@@ -253,40 +314,62 @@ def remove_snapshot_files(paths):
             pass
 
 
+def read_mesh(module):
+    """O(clusters): the snapshots of the clusters that could be read, and one entry per cluster (without its snapshot)."""
+    clusters = module.params["clusters"]
+    if not HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
+    problem = clusters_problem(clusters)
+    if problem:
+        module.fail_json(msg=problem)
+    module.no_log_values.update(sensitive_cluster_values(clusters))
+    entries = read_clusters(module.params)
+    snapshots = [entry.pop("snapshot") for entry in entries if "snapshot" in entry]
+    if not snapshots:
+        module.fail_json(msg="no cluster could be read: %s" % "; ".join(entry["msg"] for entry in entries), clusters=entries)
+    return snapshots, entries
+
+
 def main():
+    argument_spec = read_argument_spec()
+    argument_spec.update({
+        "snapshots": {"type": "list", "elements": "dict"},
+        "snapshot_files": {"type": "list", "elements": "path"},
+        "remove_snapshot_files": {"type": "bool", "default": False},
+        "precheck": {"type": "bool", "default": False},
+        "flat_network": {"type": "bool", "default": False},
+        "root_ca_bundle": {"type": "path"},
+        "warning_days": {"type": "int", "default": 90},
+        "checks": {"type": "list", "elements": "str"},
+        "skip_checks": {"type": "list", "elements": "str"},
+        "verbose": {"type": "bool", "default": False},
+        "reports_dir": {"type": "path"},
+        "report_formats": {"type": "list", "elements": "str", "choices": ["json", "junit", "html", "text"],
+                           "default": ["json", "junit", "html", "text"]},
+        "report_basename": {"type": "str", "default": "mesh-check"},
+        "fail_on_error": {"type": "bool", "default": True},
+    })
     module = AnsibleModule(
-        argument_spec={
-            "snapshots": {"type": "list", "elements": "dict"},
-            "snapshot_files": {"type": "list", "elements": "path"},
-            "remove_snapshot_files": {"type": "bool", "default": False},
-            "precheck": {"type": "bool", "default": False},
-            "flat_network": {"type": "bool", "default": False},
-            "root_ca_bundle": {"type": "path"},
-            "warning_days": {"type": "int", "default": 90},
-            "checks": {"type": "list", "elements": "str"},
-            "skip_checks": {"type": "list", "elements": "str"},
-            "verbose": {"type": "bool", "default": False},
-            "reports_dir": {"type": "path"},
-            "report_formats": {"type": "list", "elements": "str", "choices": ["json", "junit", "html", "text"],
-                               "default": ["json", "junit", "html", "text"]},
-            "report_basename": {"type": "str", "default": "mesh-check"},
-            "fail_on_error": {"type": "bool", "default": True},
-        },
-        mutually_exclusive=[("snapshots", "snapshot_files")],
-        required_one_of=[("snapshots", "snapshot_files")],
+        argument_spec=argument_spec,
+        mutually_exclusive=[("clusters", "snapshots", "snapshot_files")],
+        required_one_of=[("clusters", "snapshots", "snapshot_files")],
         supports_check_mode=True,
     )
     params = module.params
     unknown = sorted(set((params["checks"] or []) + (params["skip_checks"] or [])) - set(CHECK_IDS))
     if unknown:
         module.fail_json(msg="unknown check ids %s; valid: %s" % (", ".join(unknown), ", ".join(CHECK_IDS)))
-    try:
-        given = params["snapshots"] if params["snapshots"] is not None else read_snapshot_files(params["snapshot_files"])
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    finally:
-        if params["snapshot_files"] and params["remove_snapshot_files"]:
-            remove_snapshot_files(params["snapshot_files"])
+    cluster_entries = None
+    if params["clusters"] is not None:
+        given, cluster_entries = read_mesh(module)
+    else:
+        try:
+            given = params["snapshots"] if params["snapshots"] is not None else read_snapshot_files(params["snapshot_files"])
+        except ValueError as exc:
+            module.fail_json(msg=str(exc))
+        finally:
+            if params["snapshot_files"] and params["remove_snapshot_files"]:
+                remove_snapshot_files(params["snapshot_files"])
     try:
         snapshots = index_snapshots([s for s in given if s])
     except ValueError as exc:
@@ -306,6 +389,8 @@ def main():
     lines_verbose = _report.text_lines(findings, summary, verbose=True)
     lines = lines_verbose if params["verbose"] else _report.text_lines(findings, summary, verbose=False)
     result = {"changed": False, "findings": findings, "summary": summary, "report_lines": lines}
+    if cluster_entries is not None:
+        result["clusters"] = cluster_entries
     if params["reports_dir"] and not module.check_mode:
         try:
             result["report_files"] = write_reports(module, findings, summary, snapshots, lines_verbose)

@@ -25,13 +25,16 @@ description:
     (C(key_matches) in RV(snapshot.cacerts)); the license is reported as state and product, never the key.
   - Missing CRDs and resources are recorded in RV(snapshot.missing), they do not fail the task. Other API errors
     (authentication, network, server errors) fail the task with a message that names the cluster.
-  - With O(clusters), one module run reads every cluster of the mesh, in parallel threads, into one file per cluster. A
-    cluster that cannot be read (after O(attempts)) is reported in RV(clusters) and does not fail the task, so that the caller
-    can fail that cluster only. This is how the C(mesh_check) role reads the mesh, one process instead of one per cluster.
+  - With O(clusters), one module run reads every cluster of the mesh, in parallel threads. A cluster that cannot be read (after
+    O(attempts)) is reported in RV(clusters) and does not fail the task, so that the caller can fail that cluster only.
+    O(clusters) is mutually exclusive with O(cluster_name), O(expected_network), O(expected_trust_domain) and O(snapshot_file); a
+    cluster without O(clusters[].snapshot_file) has its snapshot returned in RV(clusters[].snapshot).
+    M(meshops.ambient_spire.mesh_check) takes the same O(clusters) to read and evaluate the mesh in one run.
 author:
   - meshops platform engineering (@meshops)
 extends_documentation_fragment:
   - meshops.ambient_spire._k8s_auth
+  - meshops.ambient_spire._mesh_read
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -55,35 +58,12 @@ options:
       - Name of the cluster in the mesh (istiod C(CLUSTER_ID), C(istio-remote-peer-<name>)); the key of this snapshot.
       - Defaults to the istiod C(CLUSTER_ID), else the context name.
     type: str
-  istio_namespace:
-    description: Namespace of istiod and the C(cacerts) Secret.
-    type: str
-    default: istio-system
-  spire_namespace:
-    description: Namespace of the SPIRE server, its ConfigMaps and the upstream CA secret.
-    type: str
-    default: spire-server
-  spire_agent_namespace:
-    description: Namespace of the SPIRE agent ConfigMap, when it differs from O(spire_namespace).
-    type: str
-  spire_upstream_ca_secret:
-    description: Name of the SPIRE upstream authority (disk) secret with C(tls.crt), C(tls.key) and C(bundle.crt).
-    type: str
-    default: spiffe-upstream-ca
   expected_network:
     description: The network declared for this cluster (C(mesh_network)); checked against the cluster's labels.
     type: str
   expected_trust_domain:
     description: The trust domain declared for this cluster (C(mesh_trust_domain)); checked against SPIRE and the mesh config.
     type: str
-  license_check:
-    description: Whether to query the license state of istiod through the API pod proxy.
-    type: bool
-    default: true
-  request_timeout:
-    description: Timeout of each API request, in seconds.
-    type: int
-    default: 30
   snapshot_file:
     description:
       - Write the snapshot as JSON to this file (mode 0600, replaced atomically) on the host that runs the module, and return
@@ -93,81 +73,6 @@ options:
       - The directory must exist. With the collection's inventory model (C(ansible_connection=local)) the module runs on the
         controller, where M(meshops.ambient_spire.mesh_check) reads the file.
     type: path
-  clusters:
-    description:
-      - Read these clusters in one module run (clusters in parallel), each into its own O(clusters[].snapshot_file).
-      - Each cluster connects with its own auth options, else the C(K8S_AUTH_*) environment variables. The module-level auth
-        options (and C(module_defaults)) are not used for them, so that a cluster without a C(context) never reads another
-        cluster's.
-      - With more than one cluster, each needs its own O(clusters[].context) or O(clusters[].host); otherwise they would all read
-        the same cluster, and the task fails before reading.
-      - Mutually exclusive with O(cluster_name), O(expected_network), O(expected_trust_domain) and O(snapshot_file).
-    type: list
-    elements: dict
-    suboptions:
-      name:
-        description: Key of this cluster in RV(clusters) (for example the inventory host name).
-        type: str
-        required: true
-      cluster_name:
-        description: As O(cluster_name), for this cluster.
-        type: str
-      expected_network:
-        description: As O(expected_network), for this cluster.
-        type: str
-      expected_trust_domain:
-        description: As O(expected_trust_domain), for this cluster.
-        type: str
-      snapshot_file:
-        description: As O(snapshot_file), for this cluster.
-        type: path
-        required: true
-      kubeconfig:
-        description: Path to a kubeconfig, or its content as a dict, for this cluster.
-        type: raw
-      context:
-        description: The kubeconfig context of this cluster.
-        type: str
-      host:
-        description: API server URL of this cluster.
-        type: str
-      api_key:
-        description: Bearer token for this cluster.
-        type: str
-      username:
-        description: Basic auth user name for this cluster.
-        type: str
-      password:
-        description: Basic auth password for this cluster.
-        type: str
-      validate_certs:
-        description: Whether to verify the API server's certificate.
-        type: bool
-        aliases: [verify_ssl]
-      ca_cert:
-        description: CA certificate file of the API server.
-        type: path
-        aliases: [ssl_ca_cert]
-      client_cert:
-        description: Client certificate file.
-        type: path
-        aliases: [cert_file]
-      client_key:
-        description: Client key file.
-        type: path
-        aliases: [key_file]
-      proxy:
-        description: HTTP proxy URL.
-        type: str
-  attempts:
-    description:
-      - With O(clusters), how many times a cluster is read before it is reported as failed (transient API errors).
-    type: int
-    default: 1
-  attempt_delay:
-    description: Seconds between two attempts on one cluster.
-    type: int
-    default: 3
 seealso:
   - module: meshops.ambient_spire.mesh_check
 '''
@@ -212,7 +117,8 @@ RETURN = r'''
 clusters:
   description:
     - With O(clusters), one entry per cluster, in the order given. A cluster that was read has RV(clusters[].snapshot_file) and
-      RV(clusters[].summary); one that could not be read has RV(clusters[].failed) and RV(clusters[].msg).
+      RV(clusters[].summary), and RV(clusters[].snapshot) when it has no O(clusters[].snapshot_file); one that could not be
+      read has RV(clusters[].failed) and RV(clusters[].msg).
   returned: success, when O(clusters) is set
   type: list
   elements: dict
@@ -221,8 +127,11 @@ clusters:
       description: O(clusters[].name).
       type: str
     snapshot_file:
-      description: The file the snapshot was written to.
+      description: The file the snapshot was written to, when O(clusters[].snapshot_file) is set.
       type: str
+    snapshot:
+      description: As RV(snapshot), when O(clusters[].snapshot_file) is not set.
+      type: dict
     summary:
       description: As RV(summary).
       type: dict
@@ -311,10 +220,6 @@ snapshot:
       sample: 13
 '''
 
-import json
-import os
-import tempfile
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client import (
@@ -322,111 +227,43 @@ from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client 
     KUBERNETES_IMPORT_ERROR,
     K8sClientError,
     auth_argument_spec,
-    create_api_client,
     sensitive_kubeconfig_values,
 )
-from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_snapshot import SnapshotError, for_each_cluster, take_snapshot
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_snapshot import SnapshotError
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._mesh_read import (
+    clusters_problem,
+    read_argument_spec,
+    read_cluster,
+    read_clusters,
+    sensitive_cluster_values,
+    snapshot_summary,
+)
 
 PER_CLUSTER_OPTIONS = ("cluster_name", "expected_network", "expected_trust_domain", "snapshot_file")
 
 
-def write_snapshot(path, snapshot):
-    """Write the snapshot as JSON to path: 0600, through a temporary file in the same directory, then renamed."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(json.dumps(snapshot, separators=(",", ":")))  # one shot: the C encoder (json.dump streams in Python)
-        os.chmod(tmp, 0o600)
-        os.rename(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def snapshot_options(params, cluster):
-    """The take_snapshot keyword arguments for one cluster (module-level options, then the cluster's own)."""
-    return dict(
-        cluster_name=cluster["cluster_name"],
-        context=cluster.get("context"),
-        istio_namespace=params["istio_namespace"],
-        spire_namespace=params["spire_namespace"],
-        spire_agent_namespace=params["spire_agent_namespace"],
-        upstream_ca_secret=params["spire_upstream_ca_secret"],
-        expected_network=cluster["expected_network"],
-        expected_trust_domain=cluster["expected_trust_domain"],
-        license_check=params["license_check"],
-        timeout=params["request_timeout"],
-    )
-
-
-def snapshot_to_file(params, cluster):
-    """Read one cluster into its snapshot_file; -> summary. Raises K8sClientError, SnapshotError or OSError (naming the cluster)."""
-    label = cluster.get("cluster_name") or cluster.get("context") or "(current context)"
-    try:
-        api_client = create_api_client(cluster)
-    except K8sClientError as exc:
-        raise K8sClientError("cluster %s: %s" % (label, exc))
-    snapshot = take_snapshot(api_client, **snapshot_options(params, cluster))
-    try:
-        write_snapshot(cluster["snapshot_file"], snapshot)
-    except (IOError, OSError) as exc:
-        raise OSError("cluster %s: cannot write the snapshot to %s: %s" % (snapshot.get("cluster") or label, cluster["snapshot_file"], exc))
-    return dict((key, snapshot.get(key)) for key in ("cluster", "requests", "missing", "seconds"))
-
-
 def snapshot_clusters(module):
-    """O(clusters) mode: every cluster in parallel, one file each; failures are reported per cluster."""
+    """O(clusters) mode: every cluster in parallel; failures are reported per cluster."""
     params = module.params
-    by_name = dict((cluster["name"], cluster) for cluster in params["clusters"])
-    if len(by_name) != len(params["clusters"]):
-        module.fail_json(msg="clusters: every name must be unique")
-    blind = [cluster["name"] for cluster in params["clusters"] if not (cluster.get("context") or cluster.get("host"))]
-    if len(by_name) > 1 and blind:
-        module.fail_json(msg="clusters %s: no context and no host. With several clusters each needs its own (kube_context in the inventory, "
-                             "or mesh_check_connection), otherwise they would all read the same cluster." % ", ".join(blind))
-    for cluster in params["clusters"]:
-        if isinstance(cluster.get("kubeconfig"), dict):
-            module.no_log_values.update(sensitive_kubeconfig_values(cluster["kubeconfig"]))
-    outcome = for_each_cluster(by_name, lambda name: snapshot_to_file(params, by_name[name]),
-                               attempts=params["attempts"], delay=params["attempt_delay"])
-    results = []
-    for cluster in params["clusters"]:
-        done = outcome[cluster["name"]]
-        entry = {"name": cluster["name"], "attempts": done["attempts"]}
-        if "error" in done:
-            entry.update(failed=True, msg=done["error"])
-        else:
-            entry.update(snapshot_file=cluster["snapshot_file"], summary=done["result"])
-        results.append(entry)
-    module.exit_json(changed=False, clusters=results)
+    problem = clusters_problem(params["clusters"])
+    if problem:
+        module.fail_json(msg=problem)
+    module.no_log_values.update(sensitive_cluster_values(params["clusters"]))
+    entries = read_clusters(params)
+    for entry in entries:
+        if "snapshot_file" in entry:
+            del entry["snapshot"]
+    module.exit_json(changed=False, clusters=entries)
 
 
 def main():
     argument_spec = auth_argument_spec()
-    cluster_spec = auth_argument_spec()
-    cluster_spec.update(
-        name={"type": "str", "required": True},
-        cluster_name={"type": "str"},
-        expected_network={"type": "str"},
-        expected_trust_domain={"type": "str"},
-        snapshot_file={"type": "path", "required": True},
-    )
+    argument_spec.update(read_argument_spec())
     argument_spec.update(
         cluster_name={"type": "str"},
-        istio_namespace={"type": "str", "default": "istio-system"},
-        spire_namespace={"type": "str", "default": "spire-server"},
-        spire_agent_namespace={"type": "str"},
-        spire_upstream_ca_secret={"type": "str", "default": "spiffe-upstream-ca", "no_log": False},
         expected_network={"type": "str"},
         expected_trust_domain={"type": "str"},
-        license_check={"type": "bool", "default": True},
-        request_timeout={"type": "int", "default": 30},
         snapshot_file={"type": "path"},
-        clusters={"type": "list", "elements": "dict", "options": cluster_spec},
-        attempts={"type": "int", "default": 1},
-        attempt_delay={"type": "int", "default": 3},
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            mutually_exclusive=[("clusters", option) for option in PER_CLUSTER_OPTIONS])
@@ -437,23 +274,13 @@ def main():
         snapshot_clusters(module)
     if isinstance(params.get("kubeconfig"), dict):
         module.no_log_values.update(sensitive_kubeconfig_values(params["kubeconfig"]))
-    label = params.get("cluster_name") or params.get("context") or "(current context)"
     try:
-        api_client = create_api_client(params)
-    except K8sClientError as exc:
-        module.fail_json(msg="cluster %s: %s" % (label, exc))
-    try:
-        snapshot = take_snapshot(api_client, **snapshot_options(params, params))
-    except SnapshotError as exc:
+        snapshot = read_cluster(params, params)
+    except (SnapshotError, K8sClientError, IOError, OSError) as exc:
         module.fail_json(msg=str(exc))
     if not params["snapshot_file"]:
         module.exit_json(changed=False, snapshot=snapshot)
-    try:
-        write_snapshot(params["snapshot_file"], snapshot)
-    except (IOError, OSError) as exc:
-        module.fail_json(msg="cluster %s: cannot write the snapshot to %s: %s" % (snapshot.get("cluster") or label, params["snapshot_file"], exc))
-    summary = dict((key, snapshot.get(key)) for key in ("cluster", "requests", "missing", "seconds"))
-    module.exit_json(changed=False, snapshot_file=params["snapshot_file"], summary=summary)
+    module.exit_json(changed=False, snapshot_file=params["snapshot_file"], summary=snapshot_summary(snapshot))
 
 
 if __name__ == "__main__":

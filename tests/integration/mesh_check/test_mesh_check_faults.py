@@ -97,7 +97,7 @@ def _playbook(mesh, tmp_path, *extra, hosts=None, **more_hosts):
         "ansible_connection": "local", "ansible_python_interpreter": sys.executable, "kubeconfig_path": mesh.handle.kubeconfig}}}))
     root_pem = tmp_path / "root-ca-bundle.pem"
     root_pem.write_text(cert_pem(mesh.pki["root"][0]))
-    scratch = tmp_path / "tmp"  # TMPDIR of the run: the role's private snapshot directory lives there while it runs
+    scratch = tmp_path / "tmp"  # TMPDIR of the run
     scratch.mkdir(exist_ok=True)
     env = mesh.handle.env(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
                           TMPDIR=str(scratch))
@@ -105,10 +105,6 @@ def _playbook(mesh, tmp_path, *extra, hosts=None, **more_hosts):
            "-e", "mesh_check_reports_dir=%s" % (tmp_path / "reports"), "-e", "mesh_check_root_ca_bundle=%s" % root_pem,
            "-e", "mesh_check_license=false"] + list(extra)
     return subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
-
-
-def _snapshot_dirs(tmp_path):
-    return [n for n in os.listdir(str(tmp_path / "tmp")) if n.startswith("mesh-check.")]
 
 
 def test_playbook_read_only_report_and_failure(mesh, tmp_path):
@@ -125,7 +121,6 @@ def test_playbook_read_only_report_and_failure(mesh, tmp_path):
     assert after == before  # zero writes
     secrets = [line for line in open(str(reports / "mesh-check.json")).read().splitlines() if "PRIVATE KEY" in line]
     assert not secrets and "PRIVATE KEY" not in out
-    assert _snapshot_dirs(tmp_path) == []  # mesh_check removed the private snapshot directory
     # one fault through the playbook: the play fails, the report names the check
     fault = dict((f["name"], f) for f in mesh.faults())["peer_disconnected"]
     fault["apply"]()
@@ -135,7 +130,6 @@ def test_playbook_read_only_report_and_failure(mesh, tmp_path):
         assert result.returncode != 0
         assert "❌ Peers Check: peer cluster2 (network cluster2, gateway istio-eastwest/istio-remote-peer-cluster2) is not connected" in result.stdout
         assert "multicluster check found issues: peers" in result.stdout
-        assert _snapshot_dirs(tmp_path) == []
     finally:
         fault["clear"]()
     evaluate_until(mesh, lambda s, f: s["passed"])
@@ -147,7 +141,6 @@ def test_playbook_unreadable_cluster_is_named(mesh, tmp_path):
     assert "cluster cluster9: could not load kubeconfig" in result.stdout
     assert "=== Cluster: cluster1 ===" in result.stdout  # the others are still checked
     assert '"snapshot"' not in result.stdout  # quiet: no raw snapshot in the output
-    assert _snapshot_dirs(tmp_path) == []
 
 
 def test_playbook_faulty_cluster_fails_alone_with_the_api_reason(mesh, tmp_path):
@@ -161,24 +154,23 @@ def test_playbook_faulty_cluster_fails_alone_with_the_api_reason(mesh, tmp_path)
     assert ("cluster cluster2: GET /api/v1/namespaces failed: 503 Service Unavailable: "
             "emulated fault: the server is currently unable to handle the request") in result.stdout, result.stdout[-3000:]
     assert "=== Cluster: cluster1 ===" in result.stdout and "=== Cluster: cluster2 ===" not in result.stdout
-    assert _snapshot_dirs(tmp_path) == []
 
 
-def test_playbook_no_readable_cluster_still_removes_the_snapshot_directory(mesh, tmp_path):
-    """mesh_check never runs: the role's always section removes the private snapshot directory."""
+def test_playbook_no_readable_cluster_fails_with_its_reason(mesh, tmp_path):
+    """Nothing to evaluate: the host fails with the reason its cluster could not be read, and no report is printed."""
     result = _playbook(mesh, tmp_path, hosts={"cluster8": {"kube_context": "no-such-context"}})
     assert result.returncode != 0
     assert "cluster cluster8: could not load kubeconfig" in result.stdout
-    assert "Remove the snapshot directory when mesh_check did not" in result.stdout and _snapshot_dirs(tmp_path) == []
+    assert "=== Cluster:" not in result.stdout and not (tmp_path / "reports").exists()
 
 
 def test_playbook_check_mode_reads_only(mesh, tmp_path):
-    """--check: the same verdict, no report file, no client write, the snapshot scratch directory removed."""
+    """--check: the same verdict, no report file, no client write."""
     before = dict((c, mesh.handle.status(c)["writes"]) for c in mesh.clusters)
     result = _playbook(mesh, tmp_path, "--check", "-v")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "multicluster check passed" in result.stdout and "=== Cluster: cluster2 ===" in result.stdout
-    assert not (tmp_path / "reports").exists() and _snapshot_dirs(tmp_path) == []
+    assert not (tmp_path / "reports").exists()
     assert dict((c, mesh.handle.status(c)["writes"]) for c in mesh.clusters) == before
 
 

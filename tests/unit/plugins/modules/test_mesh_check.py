@@ -13,6 +13,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "module_utils",
 
 from mesh_fixtures import healthy  # noqa: E402  pylint: disable=wrong-import-position
 
+from ansible_collections.meshops.ambient_spire.plugins.module_utils import _mesh_read  # noqa: E402
 from ansible_collections.meshops.ambient_spire.plugins.modules import mesh_check  # noqa: E402
 
 NO_PKI = ["intermediate_certs", "spire_upstream_ca"]
@@ -107,7 +108,7 @@ def test_bad_snapshot_files(tmp_path, capsys):
     rc, out = run({"snapshot_files": paths, "snapshots": list(healthy().values())}, capsys)
     assert rc == 1 and "mutually exclusive" in out["msg"]
     rc, out = run({"precheck": True}, capsys)
-    assert rc == 1 and "one of the following is required: snapshots, snapshot_files" in out["msg"]
+    assert rc == 1 and "one of the following is required: clusters, snapshots, snapshot_files" in out["msg"]
 
 
 def test_remove_snapshot_files(tmp_path, capsys):
@@ -127,3 +128,76 @@ def test_remove_snapshot_files(tmp_path, capsys):
     paths = write_files(kept, healthy())
     rc, out = run({"snapshot_files": paths, "skip_checks": NO_PKI}, capsys)
     assert rc == 0 and all(os.path.exists(p) for p in paths)  # default: only read
+
+
+def fake_clusters(monkeypatch, snaps, down=()):
+    """take_snapshot reads the fixture snapshot of the context's cluster; contexts in `down` answer 503."""
+    connections = {}
+
+    def fake_client(params):
+        connections[params["context"]] = dict((key, params.get(key)) for key in ("kubeconfig", "context", "api_key"))
+        return params["context"]
+
+    def fake_snapshot(api_client, **kwargs):
+        if api_client in down:
+            raise RuntimeError("cluster %s: GET /api/v1/namespaces failed: 503 Service Unavailable" % kwargs["cluster_name"])
+        snap = json.loads(json.dumps(snaps[api_client]))
+        snap["expected"] = {"network": kwargs["expected_network"], "trust_domain": kwargs["expected_trust_domain"]}
+        return snap
+    monkeypatch.setattr(_mesh_read, "take_snapshot", fake_snapshot)
+    monkeypatch.setattr(_mesh_read, "create_api_client", fake_client)
+    return connections
+
+
+def cluster_args(snaps, **extra):
+    return [dict({"name": "h-%s" % name, "context": name, "cluster_name": name, "expected_network": name,
+                  "expected_trust_domain": snap["mesh_config"]["trust_domain"]}, **extra) for name, snap in snaps.items()]
+
+
+def test_clusters_are_read_and_evaluated_in_one_run_like_the_same_snapshots(monkeypatch, tmp_path, capsys):
+    snaps = healthy(3)
+    snaps["cluster2"]["istiod_deployments"][0]["env"]["PILOT_ENABLE_K8S_SELECT_WORKLOAD_ENTRIES"] = "false"
+    connections = fake_clusters(monkeypatch, snaps)
+    clusters = cluster_args(snaps, kubeconfig="/kc", api_key="tok-secret-1")
+    rc, read = run({"clusters": clusters, "skip_checks": NO_PKI, "fail_on_error": False, "reports_dir": str(tmp_path / "r"),
+                    "_ansible_check_mode": True}, capsys)
+    assert rc == 0 and read["summary"]["failed_checks"] == ["env_vars"]
+    assert [(e["name"], e["attempts"], e["summary"]["cluster"]) for e in read["clusters"]] == [
+        ("h-cluster1", 1, "cluster1"), ("h-cluster2", 1, "cluster2"), ("h-cluster3", 1, "cluster3")]
+    assert all("snapshot" not in e and "failed" not in e for e in read["clusters"])  # the snapshots stay in the module
+    assert sorted(connections) == ["cluster1", "cluster2", "cluster3"] and connections["cluster1"]["api_key"] == "tok-secret-1"
+    assert "tok-secret-1" not in json.dumps(read) and not (tmp_path / "r").exists()  # check mode: no report file
+    expected = [dict(s, expected={"network": n, "trust_domain": s["mesh_config"]["trust_domain"]}) for n, s in snaps.items()]
+    rc, given = run({"snapshots": expected, "skip_checks": NO_PKI, "fail_on_error": False}, capsys)
+    assert given["findings"] == read["findings"] and given["summary"] == read["summary"]
+
+
+def test_a_cluster_that_cannot_be_read_is_reported_and_left_out(monkeypatch, tmp_path, capsys):
+    snaps = healthy(3)
+    fake_clusters(monkeypatch, snaps, down=("cluster3",))
+    clusters = cluster_args(snaps)
+    clusters[0]["snapshot_file"] = str(tmp_path / "c1.json")
+    rc, out = run({"clusters": clusters, "attempts": 2, "attempt_delay": 0, "skip_checks": NO_PKI + ["peers", "network"]}, capsys)
+    assert rc == 0 and out["summary"]["clusters"] == ["cluster1", "cluster2"]
+    assert out["clusters"][2] == {"name": "h-cluster3", "attempts": 2, "failed": True,
+                                  "msg": "cluster cluster3: GET /api/v1/namespaces failed: 503 Service Unavailable"}
+    assert out["clusters"][0]["snapshot_file"] == str(tmp_path / "c1.json")
+    assert json.loads((tmp_path / "c1.json").read_text())["cluster"] == "cluster1"
+
+
+def test_no_cluster_read_fails_with_every_reason(monkeypatch, capsys):
+    snaps = healthy(2)
+    fake_clusters(monkeypatch, snaps, down=("cluster1", "cluster2"))
+    rc, out = run({"clusters": cluster_args(snaps)}, capsys)
+    assert rc == 1 and out["msg"] == ("no cluster could be read: cluster cluster1: GET /api/v1/namespaces failed: 503 Service Unavailable; "
+                                      "cluster cluster2: GET /api/v1/namespaces failed: 503 Service Unavailable")
+    assert [e["failed"] for e in out["clusters"]] == [True, True]
+
+
+def test_several_clusters_without_their_own_context_are_refused_before_reading(monkeypatch, capsys):
+    snaps = healthy(2)
+    connections = fake_clusters(monkeypatch, snaps)
+    rc, out = run({"clusters": [{"name": "h1", "context": "cluster1"}, {"name": "h2"}]}, capsys)
+    assert rc == 1 and out["msg"].startswith("clusters h2: no context and no host.") and connections == {}
+    rc, out = run({"clusters": [{"name": "h1", "context": "cluster1"}, {"name": "h1", "context": "cluster2"}]}, capsys)
+    assert rc == 1 and out["msg"] == "clusters: every name must be unique" and connections == {}

@@ -7,6 +7,7 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.meshops.ambient_spire.plugins.module_utils import _mesh_read
 from ansible_collections.meshops.ambient_spire.plugins.modules import mesh_snapshot
 
 
@@ -37,8 +38,8 @@ def test_snapshot_success(monkeypatch, capsys):
     def fake_snapshot(api_client, **kwargs):
         captured.update(kwargs)
         return {"cluster": kwargs["cluster_name"], "requests": 13}
-    monkeypatch.setattr(mesh_snapshot, "take_snapshot", fake_snapshot)
-    monkeypatch.setattr(mesh_snapshot, "create_api_client", lambda params: object())
+    monkeypatch.setattr(_mesh_read, "take_snapshot", fake_snapshot)
+    monkeypatch.setattr(_mesh_read, "create_api_client", lambda params: object())
     rc, out = run({"cluster_name": "c1", "expected_network": "n1", "_ansible_check_mode": True}, capsys)
     assert rc == 0 and out["changed"] is False and out["snapshot"] == {"cluster": "c1", "requests": 13}
     assert captured["expected_network"] == "n1" and captured["istio_namespace"] == "istio-system"
@@ -46,8 +47,8 @@ def test_snapshot_success(monkeypatch, capsys):
 
 def fake(monkeypatch):
     snap = {"cluster": "c1", "requests": 12, "missing": ["x"], "seconds": 0.5, "pod_index": ["ns/p%d" % i for i in range(100)]}
-    monkeypatch.setattr(mesh_snapshot, "take_snapshot", lambda api_client, **kwargs: snap)
-    monkeypatch.setattr(mesh_snapshot, "create_api_client", lambda params: object())
+    monkeypatch.setattr(_mesh_read, "take_snapshot", lambda api_client, **kwargs: snap)
+    monkeypatch.setattr(_mesh_read, "create_api_client", lambda params: object())
     return snap
 
 
@@ -73,7 +74,7 @@ def test_write_snapshot_leaves_no_temporary_file_on_error(tmp_path):
     path = tmp_path / "c1.json"
     path.write_text('{"cluster": "c1"}')
     with pytest.raises(TypeError):
-        mesh_snapshot.write_snapshot(str(path), {"cluster": "c1", "not_json": object()})
+        _mesh_read.write_snapshot(str(path), {"cluster": "c1", "not_json": object()})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c1.json"] and json.loads(path.read_text()) == {"cluster": "c1"}
 
 
@@ -88,8 +89,8 @@ def test_clusters_mode_reads_each_cluster_with_its_own_connection_and_reports_fa
         if api_client == "ctx-down":
             raise mesh_snapshot.SnapshotError("cluster %s: GET /api/v1/namespaces failed: 503 Service Unavailable" % kwargs["cluster_name"])
         return {"cluster": kwargs["cluster_name"], "requests": 13, "missing": [], "seconds": 0.1, "network": kwargs["expected_network"]}
-    monkeypatch.setattr(mesh_snapshot, "take_snapshot", fake_snapshot)
-    monkeypatch.setattr(mesh_snapshot, "create_api_client", fake_client)
+    monkeypatch.setattr(_mesh_read, "take_snapshot", fake_snapshot)
+    monkeypatch.setattr(_mesh_read, "create_api_client", fake_client)
     rc, out = run({
         "kubeconfig": "/module/level/kubeconfig", "context": "module-level",  # as module_defaults would pass: not used for the clusters
         "clusters": [
@@ -121,3 +122,12 @@ def test_clusters_mode_refuses_several_clusters_without_their_own_context(monkey
 def test_clusters_mode_excludes_the_single_cluster_options(tmp_path, capsys):
     rc, out = run({"cluster_name": "c1", "clusters": [{"name": "h1", "snapshot_file": str(tmp_path / "h1.json")}]}, capsys)
     assert rc == 1 and "mutually exclusive" in out["msg"]
+
+
+def test_clusters_mode_returns_the_snapshot_of_a_cluster_without_a_file(monkeypatch, tmp_path, capsys):
+    snap = fake(monkeypatch)
+    rc, out = run({"clusters": [{"name": "h1", "context": "ctx-1"}, {"name": "h2", "context": "ctx-2", "snapshot_file": str(tmp_path / "h2.json")}]},
+                  capsys)
+    assert rc == 0 and out["clusters"][0] == {"name": "h1", "attempts": 1, "snapshot": snap,
+                                              "summary": {"cluster": "c1", "requests": 12, "missing": ["x"], "seconds": 0.5}}
+    assert "snapshot" not in out["clusters"][1] and json.loads((tmp_path / "h2.json").read_text()) == snap
