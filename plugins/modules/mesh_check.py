@@ -58,8 +58,8 @@ options:
   remove_snapshot_files:
     description:
       - After reading O(snapshot_files), remove them, and then each of their directories that is left empty.
-      - For scratch files only (the C(mesh_check) role's private snapshot directory); done in check mode too, since the files
-        are the module's own input on the controller, not managed state.
+      - For scratch files only (for example a temporary directory the play made for the snapshots); done in check mode too,
+        since the files are the module's own input on the controller, not managed state.
     type: bool
     default: false
   precheck:
