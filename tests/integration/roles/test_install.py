@@ -71,6 +71,14 @@ def test_cluster_down_fails_only_its_host(emulator_factory):
     # ztunnel runs on the converged clusters; on cluster3 the registrations came before the mesh (0 is right there)
     for cluster in ("cluster1", "cluster2"):
         assert re.search(r"'istio-ztunnel-reg': [1-9]", stats[cluster].group(1)), report
+    # The mesh check finds an issue on cluster2: the summary is still printed and names it, then cluster2 alone fails.
+    handle.admin("cluster2", "POST", "/_emulator/mesh/faults", {"disconnect_peer": "cluster1"})
+    proc, _elapsed, recap = run_playbook(handle)
+    lines = _summary_lines(proc)
+    assert proc.returncode != 0 and recap["cluster2"]["failed"] == 1 and recap["cluster3"]["failed"] == 0, proc.stdout[-4000:]
+    assert lines["cluster2"] == "converged and linked to cluster1, cluster3; the mesh check found issues: peers (see the report above)", lines
+    assert lines["cluster3"] == "converged and linked to cluster1, cluster2", lines
+    assert "the multicluster check found issues for cluster2: peers;" in proc.stdout
 
 
 def _task_output(proc, name):
