@@ -47,7 +47,7 @@ COMPATIBLE = {
 }
 # The variable the plays' `hosts:` select on (not a role input: it chooses the hosts).
 HOST_SELECTOR = "target_clusters"
-HOSTS_PATTERN = "{{ target_clusters | default('k8s_clusters') }}"
+HOSTS_PATTERN = "{{ target_clusters | default('k8s_clusters', true) }}"
 
 
 def _env(tmp):
@@ -288,11 +288,14 @@ def test_survey_selects_exactly_the_chosen_clusters(name, rendered, inventory, t
         (["cluster2"], None, {"cluster2"}),
         # The limit on launch narrows the survey's choice further.
         (["cluster1", "cluster3"], "cluster3", {"cluster3"}),
+        # Nothing selected (AWX sends an empty answer) means every cluster.
+        ([], None, set(CLUSTERS)),
+        ("", None, set(CLUSTERS)),
     ):
         plays = _list_hosts(wrapper, inventory, tmp_path, {HOST_SELECTOR: chosen}, limit)
         assert len(plays) == len(everything)
         for pattern, hosts in plays:
-            # Every play on clusters must follow the survey: hosts: "{{ target_clusters | default('k8s_clusters') }}"
+            # Every play on clusters must follow the survey: hosts: "{{ target_clusters | default('k8s_clusters', true) }}"
             assert hosts - {"localhost"} <= expected, "play on %r ignores target_clusters (%s)" % (pattern, HOSTS_PATTERN)
         assert cluster_hosts(plays) == expected
 
@@ -334,3 +337,27 @@ def test_mesh_check_job_runs_on_exactly_the_chosen_clusters(rendered, emulator_f
     # The role's argument spec accepted the survey's values on every chosen cluster.
     assert re.search(r"Validating arguments against arg spec[^\n]*\n(ok: \[cluster\d\]\n){2}", out), out[-4000:]
     assert (tmp_path / "reports" / "mesh-check.json").exists()
+
+
+def test_teardown_refuses_to_delete_the_pki_for_a_subset_of_the_clusters(emulator_factory, tmp_path):
+    """teardown_pki=true on chosen clusters only: refused before anything is removed (the others still chain to that root)."""
+    emu = emulator_factory(CLUSTERS)
+    pki = tmp_path / "pki"
+    pki.mkdir()
+    (pki / "root-ca.crt").write_text("the shared root")
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump({
+        "k8s_clusters": {"hosts": {c: {"kube_context": c} for c in CLUSTERS}},
+        "all": {"vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                         "kubeconfig_path": str(emu.kubeconfig), "pki_dir": str(pki)}},
+    }))
+    writes = dict((c, emu.status(c)["writes"]) for c in CLUSTERS)
+    env = emu.env(TMPDIR=str(tmp_path))
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".build" / "collections"))
+    proc = subprocess.run([str(BIN / "ansible-playbook"), str(ROOT / "awx" / "playbooks" / "teardown.yml"), "-i", str(tmp_path / "hosts.yml"),
+                           "-e", json.dumps({"teardown_pki": True, HOST_SELECTOR: ["cluster1"]})],
+                          cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=600, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert "teardown_pki=true deletes the shared root CA and every intermediate, but this run leaves cluster2, cluster3 out" in out, out[-4000:]
+    assert (pki / "root-ca.crt").read_text() == "the shared root"
+    assert dict((c, emu.status(c)["writes"]) for c in CLUSTERS) == writes
