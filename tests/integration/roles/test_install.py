@@ -82,10 +82,17 @@ def test_cluster_down_fails_only_its_host(emulator_factory):
 
 
 def _task_output(proc, name):
-    """What the default callback printed for the task named `name` (up to the next task or play)."""
-    start = proc.stdout.index(" : %s]" % name)
-    ends = [i for i in (proc.stdout.find("\nTASK [", start), proc.stdout.find("\nPLAY [", start)) if i >= 0]
-    return proc.stdout[start:min(ends) if ends else None]
+    """What the default callback printed for the task named `name`: each block up to the next task or play banner. Under the
+    free strategy of the install play, a task's banner comes again when another host reaches it after other tasks."""
+    out = proc.stdout
+    blocks = []
+    start = out.find(" : %s]" % name)
+    assert start >= 0, "no task %r in the output" % name
+    while start >= 0:
+        ends = [i for i in (out.find("\nTASK [", start), out.find("\nPLAY [", start)) if i >= 0]
+        blocks.append(out[start:min(ends) if ends else None])
+        start = out.find(" : %s]" % name, start + 1)
+    return "".join(blocks)
 
 
 def _summary_lines(proc):
