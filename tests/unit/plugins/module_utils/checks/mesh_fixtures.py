@@ -5,44 +5,21 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
-import datetime
+import os
+import sys
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+# The CA helpers of the emulator (tests/emulator/mesh/pki.py): one implementation for unit and integration tests.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", ".."))
+
+from emulator.mesh import pki as emulator_pki  # noqa: E402  pylint: disable=wrong-import-position
 
 _CACHE = {}
-
-
-def _name(cn):
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+pem = emulator_pki.pem
 
 
 def make_ca(cn, issuer=None, pathlen=1, days=3650):
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)
-    issuer_cert, issuer_key = (issuer if issuer else (None, key))
-    builder = (x509.CertificateBuilder()
-               .subject_name(_name(cn))
-               .issuer_name(issuer_cert.subject if issuer_cert is not None else _name(cn))
-               .public_key(key.public_key())
-               .serial_number(x509.random_serial_number())
-               .not_valid_before(now)
-               .not_valid_after(min(now + datetime.timedelta(days=days), issuer_cert.not_valid_after_utc) if issuer_cert is not None
-                                else now + datetime.timedelta(days=days))
-               .add_extension(x509.BasicConstraints(ca=True, path_length=pathlen), critical=True)
-               .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                            data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                                            encipher_only=False, decipher_only=False), critical=True)
-               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False))
-    cert = builder.sign(issuer_key, hashes.SHA256())
-    return cert, key
-
-
-def pem(cert):
-    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    """(cert, key) of a CA, issued by the (cert, key) pair `issuer` or self-signed."""
+    return emulator_pki.make_ca(cn, *(issuer or (None, None)), pathlen=pathlen, days=days)
 
 
 def pki():
