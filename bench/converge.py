@@ -1,11 +1,13 @@
 #!/usr/bin/env python
 """Benchmark of playbooks/site.yml on emulated clusters: first run and rerun, per cluster count.
 
-Usage: .venv/bin/python bench/converge.py [--clusters 1,2,4] [--playbook site.yml]
+Usage: .venv/bin/python bench/converge.py [--clusters 1,2,4] [--playbook site.yml] [--latency-ms 0]
 For each count N it starts a fresh emulator with N clusters, runs site.yml twice and prints wall time, tasks per
 cluster (from the recap: ok + skipped), changed tasks and API requests per cluster (emulator counters), then stops it.
 It also prints the CPU seconds of ansible-playbook with all its workers and modules, and of the emulator, and how many
 cores that kept busy on average (CPU seconds / wall time): wall time can only stay flat in N while cores are left.
+--latency-ms adds that delay to every API request of every cluster (the emulator's latency fault): a round trip of a real
+API server is tens of milliseconds, the emulator's is about one.
 Targets (issue 5): rerun <= 0.5 x first run with changed=0; wall time roughly flat in N while forks >= N.
 """
 
@@ -36,12 +38,15 @@ def children_cpu():
     return usage.ru_utime + usage.ru_stime
 
 
-def bench(count, playbook):
+def bench(count, playbook, latency_ms=0):
     """Figures of one cluster count."""
     names = ["cluster%d" % (i + 1) for i in range(count)]
     handle = EmulatorHandle(names, tempfile.mkdtemp(prefix="bench-converge-"))
     rows = []
     try:
+        if latency_ms:
+            for name in names:
+                handle.fault(name, latency_ms=latency_ms)
         for label in ("first", "rerun"):
             before = counters(handle)
             cpu_before = (children_cpu(), process_cpu(handle.state["pid"]))
@@ -69,14 +74,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clusters", default="1,2,4", help="comma-separated cluster counts")
     parser.add_argument("--playbook", default="site.yml")
+    parser.add_argument("--latency-ms", type=int, default=0, help="delay added to every API request (emulator fault)")
     args = parser.parse_args()
     header = ("clusters", "run", "rc", "seconds", "tasks_per_cluster", "changed", "requests_per_cluster", "writes_per_cluster",
               "cpu_ansible", "cpu_emulator", "cores_busy")
-    print("machine: %d cores; load average %s" % (os.cpu_count(), " ".join("%.2f" % x for x in os.getloadavg())))
+    print("machine: %d cores; load average %s; API latency added: %d ms" % (
+        os.cpu_count(), " ".join("%.2f" % x for x in os.getloadavg()), args.latency_ms))
     print("%-9s %-6s %-3s %8s %18s %8s %21s %19s %12s %13s %11s" % header)
     results = []
     for count in [int(c) for c in args.clusters.split(",") if c.strip()]:
-        for row in bench(count, args.playbook):
+        for row in bench(count, args.playbook, args.latency_ms):
             results.append(row)
             print("%-9d %-6s %-3d %8.1f %18d %8d %21d %19d %12.1f %13.1f %11.2f" % tuple(row[h] for h in header), flush=True)
     for count in sorted({r["clusters"] for r in results}):

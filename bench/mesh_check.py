@@ -5,6 +5,8 @@
 Default: 10 clusters, 5,000 WorkloadEntries and 2,000 pods each (reduce with --clusters/--workload-entries/--pods).
 Measured side by side in one run, against the same emulated clusters:
   raw      the LIST/GET requests the snapshot needs, sent with the same Python client (clusters in parallel)
+  raw cold the same requests from a fresh Python process: interpreter start, client import, kubeconfig load, then the reads
+           (what the shortest one-shot script doing only these reads costs)
   snapshot the in-process snapshots (take_snapshot, clusters in parallel)
   playbook ansible-playbook playbooks/mesh_check.yml (forks = clusters), end to end
   floor    ansible-playbook with one ansible.builtin.ping task on the same inventory and forks, once per host and once (run_once):
@@ -27,6 +29,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import parse_qsl
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
@@ -76,11 +79,42 @@ def raw_requests(clients, paths):
         size = 0
         for path in paths[c]:
             p, dummy, q = path.partition("?")
-            query = dict(kv.split("=", 1) for kv in q.split("&")) if q else None
+            query = dict(parse_qsl(q)) if q else None  # the logged paths are URL-encoded
             size += raw.get_json(p, query)[1]
         return size
     with ThreadPoolExecutor(len(clients)) as pool:
         return sum(pool.map(one, list(clients)))
+
+
+COLD_SCRIPT = """
+import json, sys
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import parse_qsl
+from kubernetes import config
+kubeconfig, paths = sys.argv[1], json.load(open(sys.argv[2]))
+
+def one(cluster):
+    api = config.new_client_from_config(config_file=kubeconfig, context=cluster, persist_config=False)
+    for path in paths[cluster]:
+        p, dummy, q = path.partition("?")
+        query = parse_qsl(q)
+        m, url, headers, body, dummy = api.param_serialize("GET", p, query_params=query, header_params={"Accept": "application/json"},
+                                                           auth_settings=["BearerToken"])
+        json.loads(api.call_api(m, url, header_params=headers).read())
+
+with ThreadPoolExecutor(len(paths)) as pool:
+    list(pool.map(one, list(paths)))
+"""
+
+
+def raw_cold(seed, workdir, paths):
+    """The raw requests from a fresh process (see COLD_SCRIPT)."""
+    script, paths_file = os.path.join(workdir, "raw_cold.py"), os.path.join(workdir, "paths.json")
+    with open(script, "w") as handle:
+        handle.write(COLD_SCRIPT)
+    with open(paths_file, "w") as handle:
+        json.dump(paths, handle)
+    subprocess.run([sys.executable, script, seed.handle.kubeconfig, paths_file], env=seed.handle.env(), check=True)
 
 
 def snapshots(seed, clients):
@@ -191,6 +225,7 @@ def main():
         paths = dict((s["cluster"], [e["path"] for e in s["request_log"]]) for s in snaps)
         requests = [s["requests"] for s in snaps]
         size = timed("raw LIST/GET requests", lambda: raw_requests(clients, paths), figures)
+        timed("raw, fresh process", lambda: raw_cold(seed, workdir, paths), figures)
         snaps = timed("in-process snapshots", lambda: snapshots(seed, clients), figures)
         findings = timed("evaluation (all checks)", lambda: run_checks(snaps, {"root_ca_pem": cert_pem(seed.pki["root"][0])}), figures)
         summary = summarize(findings, names)
@@ -221,7 +256,7 @@ def main():
     print("")
     print("%-28s %9s" % ("measure", "seconds"))
     print("load average before / after: %s / %s" % (load_before, load()))
-    for label in ("raw LIST/GET requests", "in-process snapshots", "evaluation (all checks)", "mesh_check playbook", "ansible floor (ping)",
+    for label in ("raw LIST/GET requests", "raw, fresh process", "in-process snapshots", "evaluation (all checks)", "mesh_check playbook", "ansible floor (ping)",
                   "ansible floor (one ping)", "kubectl by hand"):
         if label in figures:
             print("%-28s %9.2f" % (label, figures[label]))
@@ -230,6 +265,8 @@ def main():
     print("snapshot / raw requests       %6.2fx" % (figures["in-process snapshots"] / raw))
     print("playbook / raw requests       %6.2fx   (target <= 1.5x; includes ansible-playbook start-up and module transfer)" % (
         figures["mesh_check playbook"] / raw))
+    print("playbook / raw, fresh process %6.2fx   (the same requests from a one-shot script)" % (
+        figures["mesh_check playbook"] / figures["raw, fresh process"]))
     print("playbook - raw requests       %6.2fs   (fixed overhead)" % (figures["mesh_check playbook"] - raw))
     print("floor / raw requests          %6.2fx   (a one-task ping playbook on the same hosts, one ping per host)" % (
         figures["ansible floor (ping)"] / raw))
