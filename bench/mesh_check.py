@@ -256,8 +256,8 @@ def main():
     print("")
     print("%-28s %9s" % ("measure", "seconds"))
     print("load average before / after: %s / %s" % (load_before, load()))
-    for label in ("raw LIST/GET requests", "raw, fresh process", "in-process snapshots", "evaluation (all checks)", "mesh_check playbook", "ansible floor (ping)",
-                  "ansible floor (one ping)", "kubectl by hand"):
+    for label in ("raw LIST/GET requests", "raw, fresh process", "in-process snapshots", "evaluation (all checks)", "mesh_check playbook",
+                  "ansible floor (ping)", "ansible floor (one ping)", "kubectl by hand"):
         if label in figures:
             print("%-28s %9.2f" % (label, figures[label]))
     raw = figures["raw LIST/GET requests"]
