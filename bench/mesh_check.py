@@ -7,6 +7,7 @@ Measured side by side in one run, against the same emulated clusters:
   raw      the LIST/GET requests the snapshot needs, sent with the same Python client (clusters in parallel)
   raw cold the same requests from a fresh Python process: interpreter start, client import, kubeconfig load, then the reads
            (what the shortest one-shot script doing only these reads costs)
+           Both raw measures, like the modules, read with Python's cyclic garbage collector off (see module_utils/_mesh_read.py).
   snapshot the in-process snapshots (take_snapshot, clusters in parallel)
   playbook ansible-playbook playbooks/mesh_check.yml (forks = clusters), end to end
   floor    ansible-playbook with one ansible.builtin.ping task on the same inventory and forks, once per host and once (run_once):
@@ -22,6 +23,7 @@ from __future__ import absolute_import, division, print_function
 
 import argparse
 import copy
+import gc
 import json
 import os
 import subprocess
@@ -82,12 +84,16 @@ def raw_requests(clients, paths):
             query = dict(parse_qsl(q)) if q else None  # the logged paths are URL-encoded
             size += raw.get_json(p, query)[1]
         return size
-    with ThreadPoolExecutor(len(clients)) as pool:
-        return sum(pool.map(one, list(clients)))
+    gc.disable()
+    try:
+        with ThreadPoolExecutor(len(clients)) as pool:
+            return sum(pool.map(one, list(clients)))
+    finally:
+        gc.enable()
 
 
 COLD_SCRIPT = """
-import json, sys
+import gc, json, sys
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl
 from kubernetes import config
@@ -102,6 +108,7 @@ def one(cluster):
                                                            auth_settings=["BearerToken"])
         json.loads(api.call_api(m, url, header_params=headers).read())
 
+gc.disable()
 with ThreadPoolExecutor(len(paths)) as pool:
     list(pool.map(one, list(paths)))
 """
@@ -120,8 +127,12 @@ def raw_cold(seed, workdir, paths):
 def snapshots(seed, clients):
     def one(c):
         return take_snapshot(clients[c], cluster_name=c, context=c, expected_network=c, expected_trust_domain=c, license_check=False)
-    with ThreadPoolExecutor(len(seed.clusters)) as pool:
-        return list(pool.map(one, seed.clusters))
+    gc.disable()  # as read_clusters does
+    try:
+        with ThreadPoolExecutor(len(seed.clusters)) as pool:
+            return list(pool.map(one, seed.clusters))
+    finally:
+        gc.enable()
 
 
 KUBECTL_READS = [

@@ -10,6 +10,7 @@ module-level ones), the clusters are read in parallel threads, and a cluster tha
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import gc
 import json
 import os
 import tempfile
@@ -130,8 +131,16 @@ def read_clusters(params):
     that was read, {name, attempts, failed: True, msg} for one that could not be.
     """
     by_name = dict((cluster["name"], cluster) for cluster in params["clusters"])
-    outcome = for_each_cluster(by_name, lambda name: read_cluster(params, by_name[name]),
-                               attempts=params["attempts"], delay=params["attempt_delay"])
+    # Parsing the LIST responses allocates millions of dicts and lists, none of them in a reference cycle; the cyclic
+    # collector would walk them again and again as they pile up (a third of the read time at 10 x 28,000 objects).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        outcome = for_each_cluster(by_name, lambda name: read_cluster(params, by_name[name]),
+                                   attempts=params["attempts"], delay=params["attempt_delay"])
+    finally:
+        if collecting:
+            gc.enable()
     entries = []
     for cluster in params["clusters"]:
         done = outcome[cluster["name"]]

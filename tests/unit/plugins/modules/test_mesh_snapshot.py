@@ -2,6 +2,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import gc
 import json
 
 import pytest
@@ -131,3 +132,19 @@ def test_clusters_mode_returns_the_snapshot_of_a_cluster_without_a_file(monkeypa
     assert rc == 0 and out["clusters"][0] == {"name": "h1", "attempts": 1, "snapshot": snap,
                                               "summary": {"cluster": "c1", "requests": 12, "missing": ["x"], "seconds": 0.5}}
     assert "snapshot" not in out["clusters"][1] and json.loads((tmp_path / "h2.json").read_text()) == snap
+
+
+def test_clusters_are_read_without_the_cyclic_garbage_collector_and_it_is_back_after(monkeypatch, capsys):
+    seen = []
+
+    def fake_snapshot(api_client, **kwargs):
+        seen.append(gc.isenabled())
+        if kwargs["context"] == "ctx-down":
+            raise mesh_snapshot.SnapshotError("cluster down: GET /api/v1/namespaces failed")
+        return {"cluster": kwargs["context"], "requests": 12, "missing": [], "seconds": 0.1}
+    monkeypatch.setattr(_mesh_read, "take_snapshot", fake_snapshot)
+    monkeypatch.setattr(_mesh_read, "create_api_client", lambda params: object())
+    assert gc.isenabled()
+    rc, out = run({"clusters": [{"name": "h1", "context": "ctx-1"}, {"name": "h2", "context": "ctx-down"}]}, capsys)
+    assert rc == 0 and out["clusters"][1]["failed"] and seen == [False, False]
+    assert gc.isenabled()
