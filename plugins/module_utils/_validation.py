@@ -16,10 +16,15 @@ __metaclass__ = type
 
 import re
 
-DNS1123_LABEL_MAX = 63
-TRUST_DOMAIN_MAX = 255
-DNS1123_LABEL_RE = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')
-TRUST_DOMAIN_RE = re.compile(r'^[a-z0-9._-]+$')
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._mesh_identity import derive_identity
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._naming import (  # noqa: F401 pylint: disable=unused-import
+    DNS1123_LABEL_MAX,
+    dns1123_label_violations,
+    is_dns1123_label,
+    suggest_dns1123_label,
+    trust_domain_violations,
+)
+
 # 1.25.5, 1.25.5-patch1, 1.27.0-solo, 1.29.2-patch0, 1.26.0-beta.1
 ISTIO_VERSION_RE = re.compile(r'^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9a-z]+([.-][0-9a-z]+)*)?$')
 MIN_MULTICLUSTER_ISTIO_VERSION = '1.24.3'
@@ -55,17 +60,6 @@ def _quoted(value):
     return "'%s'" % (value,) if _is_text(value) else '%r' % (value,)
 
 
-def suggest_dns1123_label(value):
-    """A DNS-1123 label close to ``value`` (for the fix hint); '' when nothing usable is left."""
-    text = re.sub(r'[^a-z0-9-]+', '-', str(value).strip().lower())
-    text = re.sub(r'-{2,}', '-', text).strip('-')
-    return text[:DNS1123_LABEL_MAX].rstrip('-')
-
-
-def is_dns1123_label(value):
-    return _is_text(value) and len(value) <= DNS1123_LABEL_MAX and bool(DNS1123_LABEL_RE.fullmatch(value))
-
-
 def check_dns1123_label(host, variable, value):
     """Cluster and network names end up in object names (istio-remote-peer-<cluster>) and labels."""
     if value is None or (_is_text(value) and not value.strip()):
@@ -73,15 +67,9 @@ def check_dns1123_label(host, variable, value):
     if not _is_text(value):
         return [problem(host, variable, '%s is a %s, not a string' % (_quoted(value), type(value).__name__),
                         "quote it in the inventory (e.g. %s: '%s')" % (variable, suggest_dns1123_label(value) or 'cluster1'))]
-    if is_dns1123_label(value):
+    reasons = dns1123_label_violations(value)
+    if not reasons:
         return []
-    reasons = []
-    if len(value) > DNS1123_LABEL_MAX:
-        reasons.append('is %d characters long (max %d)' % (len(value), DNS1123_LABEL_MAX))
-    if not re.fullmatch(r"[a-z0-9-]*", value):
-        reasons.append('contains characters other than lowercase letters, digits and \'-\'')
-    if value[:1] == '-' or value[-1:] == '-':
-        reasons.append('starts or ends with \'-\'')
     suggestion = suggest_dns1123_label(value)
     fix = "use lowercase letters, digits and '-', starting and ending with a letter or digit, at most %d characters" % DNS1123_LABEL_MAX
     if suggestion and suggestion != value:
@@ -113,30 +101,13 @@ def check_trust_domain(host, variable, value):
                         "set %s to a trust domain such as the cluster name (lowercase letters, digits, '.', '-', '_')" % variable)]
     if not _is_text(value):
         return [problem(host, variable, '%s is a %s, not a string' % (_quoted(value), type(value).__name__), 'quote it in the inventory')]
-    if len(value) <= TRUST_DOMAIN_MAX and TRUST_DOMAIN_RE.fullmatch(value):
+    reasons, suggestion = trust_domain_violations(value)
+    if not reasons:
         return []
-    reasons = []
-    rest = value
-    if '://' in rest:
-        reasons.append('has a scheme (%s://)' % rest.split('://', 1)[0])
-        rest = rest.split('://', 1)[1]
-    if '/' in rest:
-        reasons.append('has a path')
-        rest = rest.split('/', 1)[0]
-    if ':' in rest:
-        reasons.append('has a port')
-        rest = rest.split(':', 1)[0]
-    if rest != rest.lower():
-        reasons.append('has uppercase letters')
-    if re.search(r'[^A-Za-z0-9._-]', rest):
-        reasons.append("has characters other than lowercase letters, digits, '.', '-' and '_'")
-    if len(value) > TRUST_DOMAIN_MAX:
-        reasons.append('is %d characters long (max %d)' % (len(value), TRUST_DOMAIN_MAX))
-    suggestion = re.sub(r'[^a-z0-9._-]+', '-', rest.lower()).strip('-')[:TRUST_DOMAIN_MAX]
     fix = "give the bare trust domain: lowercase letters, digits, '.', '-' and '_', no spiffe:// scheme, port or path"
     if suggestion and suggestion != value:
         fix += ' (e.g. %s)' % suggestion
-    return [problem(host, variable, '%s is not a valid SPIFFE trust domain (%s)' % (_quoted(value), '; '.join(reasons or ['is malformed'])), fix)]
+    return [problem(host, variable, '%s is not a valid SPIFFE trust domain (%s)' % (_quoted(value), '; '.join(reasons)), fix)]
 
 
 def parse_istio_version(value):
@@ -204,18 +175,11 @@ def normalize_cluster(raw):
     ``raw`` keys: host (required), kube_context, kubeconfig_path, cluster_name, network, trust_domain,
     istio_version, license_set. Unset values are None. ``*_defaulted`` records where a default was used.
     """
-    host = raw['host']
+    identity = derive_identity(raw['host'], raw.get('cluster_name'), raw.get('network'), raw.get('trust_domain'))
     record = dict(raw)
-
-    def unset(value):
-        return value is None or (_is_text(value) and value == '')
-
-    record['cluster_name_defaulted'] = unset(raw.get('cluster_name'))
-    record['cluster_name'] = host if record['cluster_name_defaulted'] else raw.get('cluster_name')
-    record['network_defaulted'] = unset(raw.get('network'))
-    record['network'] = record['cluster_name'] if record['network_defaulted'] else raw.get('network')
-    record['trust_domain_defaulted'] = unset(raw.get('trust_domain'))
-    record['trust_domain'] = record['cluster_name'] if record['trust_domain_defaulted'] else raw.get('trust_domain')
+    for key, name in (('cluster', 'cluster_name'), ('network', 'network'), ('trust_domain', 'trust_domain')):
+        record[name] = identity[key]
+        record[name + '_defaulted'] = identity[key + '_defaulted']
     record['license_set'] = bool(raw.get('license_set'))
     return record
 

@@ -14,22 +14,22 @@ A check is a pure function ``check(snapshots, options) -> list of findings``.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import re
-
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._cert_chain import LEVELS, finding  # noqa: F401 pylint: disable=unused-import
+# The Gateway shapes live in _peer_gateway; the checks import them from here.
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._peer_gateway import (  # noqa: F401 pylint: disable=unused-import
+    ADDRESS_ANNOTATION,
+    CLUSTER_LABEL,
+    EASTWEST_CLASS,
+    NETWORK_LABEL,
+    PEER_PREFIX,
+    REMOTE_CLASS,
+    SERVICE_ACCOUNT_ANNOTATION,
+    TRUST_DOMAIN_ANNOTATION,
+    gateway_addresses,
+    peer_target_cluster,
+)
 
 LEVEL_RANK = {"ok": 0, "info": 0, "warning": 1, "error": 2}
-
-NETWORK_LABEL = "topology.istio.io/network"
-CLUSTER_LABEL = "topology.istio.io/cluster"
-TRUST_DOMAIN_ANNOTATION = "gateway.istio.io/trust-domain"
-SERVICE_ACCOUNT_ANNOTATION = "gateway.istio.io/service-account"
-EASTWEST_CLASS = "istio-eastwest"
-REMOTE_CLASS = "istio-remote"
-PEER_PREFIX = "istio-remote-peer-"
-
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-SPIFFE_TRUST_DOMAIN = re.compile(r"^[a-z0-9._-]+$")
 
 
 def worst(levels):
@@ -68,28 +68,6 @@ def gateway_ref(gw):
     return "%s/%s" % (gw.get("namespace") or "", gw.get("name") or "")
 
 
-def peer_target_cluster(gw):
-    """The cluster an istio-remote Gateway points to: cluster label, else name suffix, else network."""
-    labels = gw.get("labels") or {}
-    if labels.get(CLUSTER_LABEL):
-        return labels[CLUSTER_LABEL]
-    name = gw.get("name") or ""
-    if name.startswith(PEER_PREFIX):
-        return name[len(PEER_PREFIX):]
-    return labels.get(NETWORK_LABEL)
-
-
-def gateway_addresses(gw):
-    """Address values of a Gateway: spec.addresses first, then status.addresses."""
-    values = []
-    for key in ("spec_addresses", "status_addresses"):
-        for addr in gw.get(key) or []:
-            value = addr.get("value") if isinstance(addr, dict) else addr
-            if value and value not in values:
-                values.append(value)
-    return values
-
-
 def namespace_network(snapshot):
     labels = (snapshot.get("namespaces") or {}).get(istio_namespace(snapshot)) or {}
     return labels.get(NETWORK_LABEL)
@@ -118,7 +96,7 @@ def exposed_addresses(snapshot):
     for gw in gateways_of_class(snapshot, EASTWEST_CLASS):
         values.update(gateway_addresses(gw))
     for svc in snapshot.get("eastwest_services") or []:
-        annotation = (svc.get("annotations") or {}).get("istio.io/expose-istiod-address")
+        annotation = (svc.get("annotations") or {}).get(ADDRESS_ANNOTATION)
         if annotation:
             values.add(annotation)
         for value in svc.get("ingress") or []:

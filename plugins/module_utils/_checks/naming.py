@@ -7,26 +7,26 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks._common import (
-    DNS1123_LABEL,
-    PEER_PREFIX,
-    SPIFFE_TRUST_DOMAIN,
     finding,
     mesh_trust_domain,
     namespace_network,
 )
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._naming import (
+    DNS1123_LABEL_MAX,
+    DNS1123_LABEL_PATTERN,
+    TRUST_DOMAIN_MAX,
+    is_dns1123_label,
+    is_trust_domain,
+)
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._peer_gateway import peer_gateway_name
 
 NAME_HINT = ("Cluster and network names become object names (istio-remote-peer-<cluster>) and SANs: use lowercase DNS-1123 labels "
-             "(^[a-z0-9]([-a-z0-9]*[a-z0-9])?$, at most 63 characters, no '_'); map kube context names to cluster names explicitly "
-             "(kube_context vs mesh_cluster_name).")
-TD_HINT = "SPIFFE trust domains allow only lowercase letters, digits, '.', '-' and '_' (at most 255 characters)."
+             "(%s, at most %d characters, no '_'); map kube context names to cluster names explicitly "
+             "(kube_context vs mesh_cluster_name)." % (DNS1123_LABEL_PATTERN, DNS1123_LABEL_MAX))
+TD_HINT = "SPIFFE trust domains allow only lowercase letters, digits, '.', '-' and '_' (at most %d characters)." % TRUST_DOMAIN_MAX
 
-
-def valid_dns1123_label(value):
-    return bool(value) and len(value) <= 63 and bool(DNS1123_LABEL.match(value))
-
-
-def valid_trust_domain(value):
-    return bool(value) and len(value) <= 255 and bool(SPIFFE_TRUST_DOMAIN.match(value))
+valid_dns1123_label = is_dns1123_label
+valid_trust_domain = is_trust_domain
 
 
 def check_naming(snapshots, options=None):
@@ -42,8 +42,9 @@ def check_naming(snapshots, options=None):
             if not valid_dns1123_label(value):
                 bad += 1
                 findings.append(finding("naming", cluster, "error", "%s %r is not a valid DNS-1123 label" % (kind, value), NAME_HINT))
-        if valid_dns1123_label(cluster) and len(PEER_PREFIX + cluster) > 63:
-            findings.append(finding("naming", cluster, "warning", "peer gateway name %s%s is longer than 63 characters" % (PEER_PREFIX, cluster), NAME_HINT))
+        if valid_dns1123_label(cluster) and len(peer_gateway_name(cluster)) > DNS1123_LABEL_MAX:
+            findings.append(finding("naming", cluster, "warning",
+                                    "peer gateway name %s is longer than %d characters" % (peer_gateway_name(cluster), DNS1123_LABEL_MAX), NAME_HINT))
         tds = set()
         for value in (mesh_trust_domain(snap), (snap.get("expected") or {}).get("trust_domain"),
                       ((snap.get("spire") or {}).get("server") or {}).get("trust_domain"),
