@@ -36,37 +36,15 @@ _value:
   type: dict
 """
 
-import ipaddress
-
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.common.text.converters import to_text
-
-ADDRESS_ANNOTATION = "istio.io/expose-istiod-address"
-
-
-def _typed(value):
-    value = to_text(value).strip()
-    try:
-        ipaddress.ip_address(value)
-        return {"type": "IPAddress", "value": value}
-    except ValueError:
-        return {"type": "Hostname", "value": value}
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._peer_gateway import service_address
 
 
 def peer_address(service):
     """The address of an east-west Service, or None."""
     if not isinstance(service, dict):
         raise AnsibleFilterError("peer_address expects a Service dict, got %s" % type(service).__name__)
-    annotations = (service.get("metadata") or {}).get("annotations") or {}
-    if annotations.get(ADDRESS_ANNOTATION):
-        return _typed(annotations[ADDRESS_ANNOTATION])
-    ingress = ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-    if ingress:
-        if ingress[0].get("ip"):
-            return {"type": "IPAddress", "value": to_text(ingress[0]["ip"])}
-        if ingress[0].get("hostname"):
-            return {"type": "Hostname", "value": to_text(ingress[0]["hostname"])}
-    return None
+    return service_address(service)
 
 
 class FilterModule(object):

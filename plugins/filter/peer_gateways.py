@@ -53,64 +53,18 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
-
-NETWORK_LABEL = "topology.istio.io/network"
-CLUSTER_LABEL = "topology.istio.io/cluster"
-REGION_LABEL = "topology.kubernetes.io/region"
-ZONE_LABEL = "topology.kubernetes.io/zone"
-LISTENERS = (("cross-network", 15008, "HBONE"), ("xds-tls", 15012, "TLS"))
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._peer_gateway import DEFAULT_NAMESPACE
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._peer_gateway import peer_gateways as _peer_gateways
 
 
-def peer_gateway(peer, namespace):
-    """The istio-remote Gateway that points at one peer."""
-    labels = {NETWORK_LABEL: peer["network"], CLUSTER_LABEL: peer["cluster"]}
-    if peer.get("region"):
-        labels[REGION_LABEL] = peer["region"]
-    if peer.get("zone"):
-        labels[ZONE_LABEL] = peer["zone"]
-    return {
-        "apiVersion": "gateway.networking.k8s.io/v1",
-        "kind": "Gateway",
-        "metadata": {
-            "name": "istio-remote-peer-%s" % peer["cluster"],
-            "namespace": namespace,
-            "annotations": {
-                "gateway.istio.io/service-account": peer.get("service_account") or "istio-eastwest",
-                "gateway.istio.io/trust-domain": peer["trust_domain"],
-            },
-            "labels": labels,
-        },
-        "spec": {
-            "gatewayClassName": "istio-remote",
-            "addresses": [{"type": peer["address"]["type"], "value": peer["address"]["value"]}],
-            "listeners": [{"name": name, "port": port, "protocol": protocol, "tls": {"mode": "Passthrough"}}
-                          for name, port, protocol in LISTENERS],
-        },
-    }
-
-
-def peer_gateways(peers, local_cluster, namespace="istio-eastwest"):
+def peer_gateways(peers, local_cluster, namespace=DEFAULT_NAMESPACE):
     """Gateways for every peer of local_cluster that has an address."""
     if not isinstance(peers, (list, tuple)):
         raise AnsibleFilterError("peer_gateways expects a list of east-west facts, got %s" % type(peers).__name__)
-    result = []
-    seen = set()
-    for peer in peers:
-        if not isinstance(peer, dict):
-            raise AnsibleFilterError("peer_gateways: every item must be a dict, got %s" % type(peer).__name__)
-        missing = [k for k in ("cluster", "network", "trust_domain") if not peer.get(k)]
-        if missing:
-            raise AnsibleFilterError("peer_gateways: east-west facts of %s lack %s" % (
-                to_native(peer.get("cluster", "?")), ", ".join(missing)))
-        cluster = peer["cluster"]
-        if cluster == local_cluster or cluster in seen:
-            continue
-        seen.add(cluster)
-        address = peer.get("address")
-        if not isinstance(address, dict) or not address.get("value"):
-            continue
-        result.append(peer_gateway(peer, namespace))
-    return sorted(result, key=lambda gw: gw["metadata"]["name"])
+    try:
+        return _peer_gateways(peers, local_cluster, namespace)
+    except ValueError as exc:
+        raise AnsibleFilterError("peer_gateways: %s" % to_native(exc))
 
 
 class FilterModule(object):
