@@ -37,6 +37,7 @@ ADDRESS_ANNOTATION = "istio.io/expose-istiod-address"
 TRUST_DOMAIN_ANNOTATION = "gateway.istio.io/trust-domain"
 SERVICE_ACCOUNT_ANNOTATION = "gateway.istio.io/service-account"
 PEER_CONNECTED = "gloo.solo.io/PeerConnected"
+PEERING_SUCCEEDED = "gloo.solo.io/PeeringSucceeded"
 LISTENERS = (("cross-network", 15008, "HBONE"), ("xds-tls", 15012, "TLS"))
 
 PEER_FACTS = ("cluster", "network", "trust_domain")
