@@ -38,9 +38,9 @@ def inventory(path, count):
 
 
 def per_call_ms(func, repeat, *args):
-    func(*args)
+    result = func(*args)
     start = time.perf_counter()
-    for _ in range(repeat):
+    for dummy in range(repeat):
         result = func(*args)
     return (time.perf_counter() - start) * 1000.0 / repeat, result
 
