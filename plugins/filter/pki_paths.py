@@ -34,7 +34,7 @@ options:
 EXAMPLES = r"""
 - name: SPIRE upstream authority of this cluster
   ansible.builtin.debug:
-    msg: "{{ (pki_dir | meshops.ambient_spire.pki_paths(mesh_cluster_name | default(inventory_hostname))).spire.cert }}"
+    msg: "{{ (pki_dir | meshops.ambient_spire.pki_paths((vars | meshops.ambient_spire.mesh_identity(inventory_hostname)).cluster)).spire.cert }}"
 
 - name: The trust bundle
   ansible.builtin.debug:
