@@ -134,10 +134,11 @@ def converged(env):
     # 3. Both again, each connection the API server, a bearer token and the CA, at -vvv.
     tokens = {user["name"]: user["user"]["token"] for user in env["kubeconfig"]["users"]}
     api_key = str(work / "api_key.json")
+    connection = {"host": "{{ test_servers[inventory_hostname] }}", "api_key": "{{ test_tokens[inventory_hostname] }}", "ca_cert": handle.state["ca"]}
+    extra_vars = {"%s_connection" % role: connection for role in roles}
+    extra_vars.update(test_servers={c: handle.state["clusters"][c]["server"] for c in CLUSTERS}, test_tokens=tokens)
     with open(api_key, "w") as fh:
-        json.dump(dict({"%s_connection" % role: {"host": "{{ test_servers[inventory_hostname] }}", "api_key": "{{ test_tokens[inventory_hostname] }}",
-                                                  "ca_cert": handle.state["ca"]} for role in roles},
-                       test_servers={c: handle.state["clusters"][c]["server"] for c in CLUSTERS}, test_tokens=tokens), fh)
+        json.dump(extra_vars, fh)
     run("api_key", ["-vvv", "-e", "@" + api_key])
     return dict(runs, tokens=sorted(tokens.values()))
 
