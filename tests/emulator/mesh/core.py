@@ -21,6 +21,7 @@ class Mesh:
     def __init__(self, emulator):
         self.emulator = emulator
         self.faults = {name: FaultState() for name in emulator.clusters}
+        self.settings = {name: {} for name in emulator.clusters}
         self.reports = {}
         self.infos = {}
         self._scheduled = False
@@ -54,7 +55,7 @@ class Mesh:
         self.reconciles += 1
         for name, cluster in self.emulator.clusters.items():
             faults = self.faults[name].active
-            istio.reconcile_operator(cluster, faults)
+            istio.reconcile_operator(cluster, faults, self.settings[name])
             spire.reconcile(cluster)
             for pod in cluster.list("v1", "Pod", label_selector="app in (istiod,ztunnel)"):
                 istio.reconcile_pod(cluster, pod, faults)
@@ -101,10 +102,30 @@ class Mesh:
         self.schedule()
         return result
 
+    def get_settings(self, cluster, _request):
+        """Mesh settings of this cluster (istio.SETTINGS)."""
+        return self.settings[cluster.name]
+
+    async def set_settings(self, cluster, request):
+        """Merge mesh settings (a null value removes one) and reconcile. Clearing the faults keeps them."""
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        istio.check_settings(body)
+        for key, value in body.items():
+            if value is None:
+                self.settings[cluster.name].pop(key, None)
+            else:
+                self.settings[cluster.name][key] = value
+        self.schedule()
+        return self.settings[cluster.name]
+
     def status(self, cluster, _request):
         """Debug view: what the simulation concluded for this cluster (peering problems, license, network, roots)."""
         info = self.infos.get(cluster.name) or {}
-        return {"cluster": cluster.name, "faults": self.faults[cluster.name].active, "reconciles": self.reconciles,
+        return {"cluster": cluster.name, "faults": self.faults[cluster.name].active, "settings": self.settings[cluster.name],
+                "reconciles": self.reconciles,
                 "istiod": {k: info.get(k) for k in ("ready", "cluster_id", "network", "trust_domain", "license", "multicluster",
                                                     "peering", "select_we", "root", "chain_ok", "plugged")} if info else None,
                 "eastwest": info.get("eastwest") if info else None,
@@ -198,6 +219,8 @@ def setup(emulator):
     emulator.add_admin_route("GET", "/_emulator/mesh/faults", mesh.get_faults)
     emulator.add_admin_route("POST", "/_emulator/mesh/faults", mesh.set_faults)
     emulator.add_admin_route("DELETE", "/_emulator/mesh/faults", mesh.clear_faults)
+    emulator.add_admin_route("GET", "/_emulator/mesh/settings", mesh.get_settings)
+    emulator.add_admin_route("POST", "/_emulator/mesh/settings", mesh.set_settings)
     emulator.add_admin_route("GET", "/_emulator/mesh/status", mesh.status)
     emulator.add_pod_proxy(mesh.pod_proxy)
     _extend_core_faults(emulator, mesh)

@@ -5,6 +5,7 @@ import base64
 
 import yaml
 
+from emulator.errors import ApiError
 from emulator.mesh import pki
 from emulator.mesh.util import condition, ensure, owner_ref, pod_ready, quietly, served, set_pod_readiness, set_status
 
@@ -62,7 +63,23 @@ def operator(cluster):
     return None
 
 
-def reconcile_operator(cluster, faults):
+# Mesh settings, per cluster (POST /_emulator/mesh/settings; unlike the faults, clearing the faults keeps them):
+#   operator_enables_peering_discovery: the simulated operator sets ENABLE_PEERING_DISCOVERY=true on istiod by itself, as
+#       it did before the collection set it (whether the real operator does is NOT CONFIRMED). Default: false, istiod
+#       gets it only from the istiod values of gloo-extensions-config (pilot.env).
+SETTINGS = {"operator_enables_peering_discovery": bool}
+
+
+def check_settings(body):
+    """Validate a settings body (ApiError 400)."""
+    if not isinstance(body, dict) or not set(body) <= set(SETTINGS):
+        raise ApiError(400, "unknown mesh setting(s); known: %s" % ", ".join(sorted(SETTINGS)))
+    for key, value in body.items():
+        if value is not None and not isinstance(value, SETTINGS[key]):
+            raise ApiError(400, "mesh setting %s must be a %s" % (key, SETTINGS[key].__name__))
+
+
+def reconcile_operator(cluster, faults, settings=None):
     """Reconcile every ServiceMeshController when the operator runs."""
     if not served(cluster, *SMC):
         return
@@ -71,10 +88,25 @@ def reconcile_operator(cluster, faults):
         return
     op_ns, op_env = found
     for smc in cluster.list(*SMC):
-        reconcile_smc(cluster, smc, op_ns, op_env, faults)
+        reconcile_smc(cluster, smc, op_ns, op_env, faults, settings or {})
 
 
-def reconcile_smc(cluster, smc, op_ns, op_env, faults):  # pylint: disable=too-many-locals,too-many-statements
+def pilot_env(istiod_values):
+    """[{name, value}] of the istiod chart's pilot.env values, as the chart renders them (strings; booleans lowercase)."""
+    env = (istiod_values.get("pilot") or {}).get("env") or {}
+    if not isinstance(env, dict):
+        return []
+    return [{"name": str(name), "value": str(value).lower() if isinstance(value, bool) else str(value)}
+            for name, value in env.items() if value is not None]
+
+
+def merge_env(env, extra):
+    """env with the entries of extra replacing same-named ones (appended otherwise)."""
+    names = {e["name"] for e in extra}
+    return [e for e in env if e["name"] not in names] + list(extra)
+
+
+def reconcile_smc(cluster, smc, op_ns, op_env, faults, settings):  # pylint: disable=too-many-locals,too-many-statements,too-many-arguments
     """Install what the SMC asks for; NOT CONFIRMED mapping documented in README.md."""
     spec = smc.get("spec") or {}
     ns = spec.get("installNamespace") or "istio-system"
@@ -111,15 +143,16 @@ def reconcile_smc(cluster, smc, op_ns, op_env, faults):  # pylint: disable=too-m
         "name": "istio-gloo", "namespace": ns, "labels": dict(labels, **{"istio.io/rev": "gloo", "app": "istiod"}), "ownerReferences": owner},
         "data": {"mesh": yaml.safe_dump(mesh, sort_keys=True), "meshNetworks": "networks: {}\n"}})
     env = [{"name": "REVISION", "value": "gloo"}, {"name": "CLUSTER_ID", "value": cluster_id},
-           {"name": "PILOT_ENABLE_AMBIENT", "value": str(spec.get("dataplaneMode", "Ambient") == "Ambient").lower()},
-           {"name": "ENABLE_PEERING_DISCOVERY", "value": "true"}]
+           {"name": "PILOT_ENABLE_AMBIENT", "value": str(spec.get("dataplaneMode", "Ambient") == "Ambient").lower()}]
+    if settings.get("operator_enables_peering_discovery"):
+        env.append({"name": "ENABLE_PEERING_DISCOVERY", "value": "true"})
     if op_env.get("SOLO_ISTIO_LICENSE_KEY"):
         env.append({"name": "SOLO_LICENSE_KEY", "value": op_env["SOLO_ISTIO_LICENSE_KEY"]})
     if op_env.get("SOLO_ISTIO_LICENSE_KEY_SECRET_REF"):
         env.append({"name": "SOLO_LICENSE_SECRET", "value": op_env["SOLO_ISTIO_LICENSE_KEY_SECRET_REF"]})
     if (istiod_values.get("gateways") or {}).get("spire", {}).get("workloads"):
         env.append({"name": "SPIRE_WORKLOADS", "value": "true"})
-    env = apply_env_faults(env, faults)
+    env = apply_env_faults(merge_env(env, pilot_env(istiod_values)), faults)
     image_tag = version if version.endswith("-solo") else version + "-solo"
     pod_labels = {"app": "istiod", "istio": "pilot", "istio.io/rev": "gloo", "sidecar.istio.io/inject": "false"}
     ensure(cluster, {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {

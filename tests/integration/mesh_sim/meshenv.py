@@ -95,7 +95,10 @@ def install_cacerts(handle, context, files):
 
 
 def install_gloo(handle, context, cluster, network, trust_domain, version="1.27.3-patch0", license_key=LICENSE, spire=True):
-    """helm gloo-operator, gloo-extensions-config and the ServiceMeshController; waits for istiod-gloo."""
+    """helm gloo-operator, gloo-extensions-config and the ServiceMeshController; waits for istiod-gloo. The procedure's
+    values do not set ENABLE_PEERING_DISCOVERY: the simulated operator is told to set it on istiod by itself (the mesh
+    setting operator_enables_peering_discovery, the emulator's behaviour before the collection set it)."""
+    handle.admin(context, "POST", "/_emulator/mesh/settings", {"operator_enables_peering_discovery": True})
     handle.helm("upgrade", "-i", "gloo-operator", os.path.join(CHARTS, "gloo-operator"), "--version", "0.4.3", "-n", "gloo-mesh",
                 "--create-namespace", "--set", "manager.env.SOLO_ISTIO_LICENSE_KEY=" + license_key, context=context)
     handle.kubectl("-n", "gloo-mesh", "wait", "--for=condition=Available", "deployment/gloo-operator", "--timeout=20s", context=context)

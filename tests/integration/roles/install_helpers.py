@@ -37,13 +37,14 @@ def write_inventory(handle, license_key=LICENSE, extra=None):
     return path
 
 
-def run_playbook(handle, playbook="site.yml", args=(), inventory=None, timeout=1800):
-    """ansible-playbook playbooks/<playbook>; returns (CompletedProcess, seconds, {host: recap dict})."""
+def run_playbook(handle, playbook="site.yml", args=(), inventory=None, timeout=1800, env=None):
+    """ansible-playbook playbooks/<playbook> (or an absolute path); returns (CompletedProcess, seconds, {host: recap dict}).
+    `env` adds environment variables."""
     inventory = inventory or write_inventory(handle)
     venv_bin = os.path.dirname(sys.executable)
     env = handle.env(ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".build", "collections"),
                      ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-                     PATH=os.pathsep.join([os.path.join(ROOT, ".tools", "bin"), venv_bin, os.environ.get("PATH", "")]))
+                     PATH=os.pathsep.join([os.path.join(ROOT, ".tools", "bin"), venv_bin, os.environ.get("PATH", "")]), **(env or {}))
     cmd = [os.path.join(venv_bin, "ansible-playbook"), "-i", inventory, os.path.join(ROOT, "playbooks", playbook)] + list(args)
     start = time.monotonic()
     proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
