@@ -174,23 +174,26 @@ def test_playbook_check_mode_reads_only(mesh, tmp_path):
     assert dict((c, mesh.handle.status(c)["writes"]) for c in mesh.clusters) == before
 
 
-def test_snapshot_file_from_the_module(mesh, tmp_path):
-    """mesh_snapshot snapshot_file against a real API: 0600 file with the snapshot, no key material, a small result."""
+def test_snapshot_info_from_the_module(mesh, tmp_path):
+    """mesh_snapshot_info against a real API: the snapshot in the result, no key material, and no file written anywhere."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     env = mesh.handle.env(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-                          ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
-    path = tmp_path / "cluster2.json"
-    args = "kubeconfig=%s context=cluster2 cluster_name=cluster2 license_check=false snapshot_file=%s" % (mesh.handle.kubeconfig, path)
-    result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-m", "meshops.ambient_spire.mesh_snapshot",
-                             "-a", args, "-e", "ansible_python_interpreter=%s" % sys.executable], env=env, cwd=ROOT, capture_output=True, text=True,
-                            timeout=120, check=False)
+                          ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", TMPDIR=str(scratch))
+    args = "kubeconfig=%s context=cluster2 cluster_name=cluster2 license_check=false" % mesh.handle.kubeconfig
+    before = dict((c, mesh.handle.status(c)["writes"]) for c in mesh.clusters)
+    result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-m", "meshops.ambient_spire.mesh_snapshot_info",
+                             "-a", args, "-e", "ansible_python_interpreter=%s" % sys.executable], env=env, cwd=str(tmp_path), capture_output=True,
+                            text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     task = json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    assert task["snapshot_file"] == str(path) and "snapshot" not in task
-    assert task["summary"]["cluster"] == "cluster2" and task["summary"]["requests"] <= 15
-    text = path.read_text()
-    snap = json.loads(text)
-    assert oct(path.stat().st_mode & 0o777) == "0o600"
-    assert snap["cluster"] == "cluster2" and snap["cacerts"]["key_matches"] is True and snap["requests"] == task["summary"]["requests"]
+    snap = task["snapshot"]
+    assert task["changed"] is False and snap["cluster"] == "cluster2" and snap["requests"] <= 15
+    assert snap["cacerts"]["key_matches"] is True and snap["cacerts"]["key_present"] is True
+    text = json.dumps(task)
     for key in (mesh.pki["istio-cluster2"][1], mesh.pki["spire-cluster2"][1]):
         assert b64(key_pem(key)) not in text and key_pem(key).splitlines()[1] not in text
     assert "PRIVATE KEY" not in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tmp"]  # nothing written next to the run
+    assert not [name for name in os.listdir(str(scratch)) if name.startswith("k8srcp-")]  # no discovery cache either
+    assert dict((c, mesh.handle.status(c)["writes"]) for c in mesh.clusters) == before
