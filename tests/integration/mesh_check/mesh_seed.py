@@ -368,7 +368,7 @@ class MeshSeed(object):
 
     def faults(self):
         """The check_failures faults: dicts name, apply, clear, check (the check that must fail), fragment (in its message),
-        also (other checks allowed to fail as a consequence), skip (reason or None).
+        also (other checks allowed to fail as a consequence).
         The faults are written directly into the seeded objects; the simulated mesh (tests/emulator/mesh), when loaded,
         leaves these hand-seeded objects alone (its istiod is the one its ServiceMeshController deploys)."""
         a, b = self.clusters[0], self.clusters[1]
@@ -397,8 +397,8 @@ class MeshSeed(object):
                 self.raw[a].patch(path + "/status", {"status": {"addresses": [{"type": "IPAddress", "value": value}]}})
             return apply
 
-        def fault(name, apply, clear, check, fragment, also=(), skip=None):
-            return {"name": name, "apply": apply, "clear": clear, "check": check, "fragment": fragment, "also": set(also), "skip": skip}
+        def fault(name, apply, clear, check, fragment, also=()):
+            return {"name": name, "apply": apply, "clear": clear, "check": check, "fragment": fragment, "also": set(also)}
 
         return [
             fault("foreign_root", lambda: self._cacerts(b, p["istio-foreign"], p["foreign"]), lambda: self._cacerts(b, p["istio-" + b], p["root"]),
