@@ -71,11 +71,24 @@ CASES = [
 ]
 
 
+# (task name, role variables, a fragment of the failure message): the mesh_check role with the kubeconfig dict as its connection
+ROLE_CASES = [
+    ("role with a bad argument", {"mesh_check_warning_days": "many"}, "mesh_check_warning_days"),
+    ("role on an unreachable cluster", {"mesh_check_quiet": False, "mesh_check_reports_dir": "", "mesh_check_api_retries": 0},
+     "cluster localhost: GET /api/v1/namespaces failed"),
+]
+
+
 def _playbook():
     tasks = []
     for name, module, args, dummy in CASES:
         tasks.append({"name": "Case %s" % name, "block": [{"name": "Run %s" % name, "meshops.ambient_spire.%s" % module: args}],
                       "rescue": [{"name": "Record %s" % name, "ansible.builtin.set_fact": {"failed_cases": "{{ failed_cases + [%s] }}" % json.dumps(name)}}]})
+    for name, role_vars, dummy in ROLE_CASES:
+        role_vars = dict(role_vars, mesh_check_connection={"kubeconfig": "{{ inline_kubeconfig }}", "context": "cluster1"})
+        tasks.append({"name": "Case %s" % name, "block": [{"name": "Run %s" % name, "ansible.builtin.include_role": {
+            "name": "meshops.ambient_spire.mesh_check"}, "vars": role_vars}],
+            "rescue": [{"name": "Record %s" % name, "ansible.builtin.set_fact": {"failed_cases": "{{ failed_cases + [%s] }}" % json.dumps(name)}}]})
     tasks.append({"name": "Every case failed", "ansible.builtin.debug": {"msg": "FAILED CASES {{ failed_cases | to_json }}"}})
     return [{"name": "Early failures", "hosts": "localhost", "gather_facts": False,
              "vars": {"inline_kubeconfig": KUBECONFIG, "failed_cases": []}, "tasks": tasks}]
@@ -93,11 +106,14 @@ def test_no_secret_at_vvv_on_any_early_failure(tmp_path):
                           env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=600, check=False)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-4000:]
-    assert "FAILED CASES %s" % json.dumps([c[0] for c in CASES]) in output.replace('\\"', '"'), output[-4000:]
+    assert "FAILED CASES %s" % json.dumps([c[0] for c in CASES] + [c[0] for c in ROLE_CASES]) in output.replace('\\"', '"'), output[-4000:]
     for name, dummy, dummy2, fragment in CASES:
         block = output[output.index("TASK [Run %s]" % name):output.index("TASK [Record %s]" % name)]
         assert fragment in block, (name, block[-3000:])
         assert '"module_args"' in block, (name, "the invocation is printed at -vvv: the masking is what is tested")
+    for name, dummy, fragment in ROLE_CASES:
+        block = output[output.index("TASK [Run %s]" % name):output.index("TASK [Record %s]" % name)]
+        assert fragment in block, (name, block[-3000:])
     leaked = [key for key, value in SECRETS.items() if value in output]
     leaked += [what for what, value in (("api_key", API_KEY), ("proxy credentials", PROXY_AUTH), ("private key", KEY_PEM.splitlines()[1]))
                if value in output]
