@@ -2,6 +2,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import gc
 import json
 import os
 import sys
@@ -234,3 +235,20 @@ def test_secrets_are_masked_in_every_early_failure(args, fragment, capsys):
     assert rc == 1 and fragment in out["msg"], out["msg"]
     assert TOKEN not in text and "Q0EtZGF0YQ==" not in text
     assert "cluster1" in json.dumps(out["invocation"])  # only the secrets are masked, not the names
+
+
+def test_clusters_are_read_without_the_cyclic_garbage_collector_and_it_is_back_after(monkeypatch, capsys):
+    snaps = healthy(2)
+    seen = []
+
+    def fake_snapshot(api_client, **kwargs):
+        seen.append(gc.isenabled())
+        if kwargs["context"] == "cluster2":
+            raise RuntimeError("cluster cluster2: GET /api/v1/namespaces failed")
+        return json.loads(json.dumps(snaps[kwargs["context"]]))
+    monkeypatch.setattr(_mesh_read, "take_snapshot", fake_snapshot)
+    monkeypatch.setattr(_mesh_read, "create_api_client", lambda params: object())
+    assert gc.isenabled()
+    rc, out = run({"clusters": cluster_args(snaps), "fail_on_error": False}, capsys)
+    assert rc == 0 and out["clusters"][1]["failed"] and seen == [False, False]
+    assert gc.isenabled()
