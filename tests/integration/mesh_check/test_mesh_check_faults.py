@@ -65,8 +65,9 @@ def test_healthy_mesh_passes(mesh):
     assert summary["warning_checks"] == [], [(f["check"], f["cluster"], f["message"]) for f in findings if f["level"] == "warning"]
 
 
-FAULTS = ["foreign_root", "cacerts_without_key", "peer_address_of_no_cluster", "network_label_mismatch", "peer_disconnected", "peering_discovery_off", "select_workload_entries_false",
-          "stale_workload_entry", "classless_cluster_spiffe_ids", "spire_bundle_not_configured", "istiod_not_ready"]
+FAULTS = ["foreign_root", "cacerts_without_key", "peer_address_of_no_cluster", "network_label_mismatch", "peer_disconnected",
+          "peering_discovery_off", "select_workload_entries_false", "stale_workload_entry", "classless_cluster_spiffe_ids",
+          "spire_bundle_not_configured", "istiod_not_ready"]
 
 
 @pytest.mark.parametrize("name", FAULTS)

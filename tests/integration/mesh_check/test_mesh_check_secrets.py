@@ -25,10 +25,10 @@ KEY_PEM = "-----BEGIN PRIVATE KEY-----\nTUlJRXZRSUJBREFOQmdrcWhraUc5dzBCQVFFRkFB
 KUBECONFIG = {
     "apiVersion": "v1", "kind": "Config", "current-context": "cluster1",
     "clusters": [{"name": "cluster1", "cluster": {"server": "https://127.0.0.1:9", "insecure-skip-tls-verify": True}}],
-    "users": [{"name": "admin", "user": {"token": SECRETS["token"], "client-key-data": SECRETS["client-key-data"],
-                                          "password": SECRETS["password"]}},
-              {"name": "oidc", "user": {"auth-provider": {"name": "oidc", "config": {
-                  "access-token": SECRETS["access-token"], "refresh-token": SECRETS["refresh-token"], "secret": SECRETS["secret"]}}}}],
+    "users": [
+        {"name": "admin", "user": {"token": SECRETS["token"], "client-key-data": SECRETS["client-key-data"], "password": SECRETS["password"]}},
+        {"name": "oidc", "user": {"auth-provider": {"name": "oidc", "config": {
+            "access-token": SECRETS["access-token"], "refresh-token": SECRETS["refresh-token"], "secret": SECRETS["secret"]}}}}],
     "contexts": [{"name": "cluster1", "context": {"cluster": "cluster1", "user": "admin"}},
                  {"name": "cluster2", "context": {"cluster": "cluster1", "user": "admin"}}],
 }
