@@ -18,4 +18,4 @@ lint sanity units integration molecule release:
 
 clean:
 	-scripts/emulator down 2>/dev/null
-	rm -rf .build .emulator reports tests/output
+	rm -rf .build .emulator reports inventories/*/reports tests/output

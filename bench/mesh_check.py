@@ -9,6 +9,11 @@ Measured side by side in one run, against the same emulated clusters:
            (what the shortest one-shot script doing only these reads costs)
            Both raw measures, like the modules, read with Python's cyclic garbage collector off (see module_utils/_mesh_read.py).
   snapshot the in-process snapshots (take_snapshot, clusters in parallel)
+  client   the reads of the mesh_check module from a fresh process (import, one client per cluster, the snapshots in parallel),
+           side by side: the clients made by the collection's fast reader (kubernetes.core's configuration, a plain ApiClient)
+           and by kubernetes.core's client factory (get_api_client: its dynamic client asks for the discovery documents and
+           writes a discovery cache file to TMPDIR first); cold (empty TMPDIR) and warm, interleaved, best of 3 each, with
+           the requests each made and the discovery cache files written
   playbook ansible-playbook playbooks/mesh_check.yml (forks = clusters), end to end
   floor    ansible-playbook with one ansible.builtin.ping task on the same inventory and forks, once per host and once (run_once):
            what any playbook on these hosts costs
@@ -122,6 +127,58 @@ def raw_cold(seed, workdir, paths):
     with open(paths_file, "w") as handle:
         json.dump(paths, handle)
     subprocess.run([sys.executable, script, seed.handle.kubeconfig, paths_file], env=seed.handle.env(), check=True)
+
+
+CLIENT_SCRIPT = """
+import gc, sys, threading
+from concurrent.futures import ThreadPoolExecutor
+kubeconfig, factory, clusters = sys.argv[1], sys.argv[2] == "factory", sys.argv[3].split(",")
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_snapshot import take_snapshot
+if factory:
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+    lock = threading.Lock()  # the factory loads into the process-wide default configuration
+
+    def client(cluster):
+        with lock:
+            return get_api_client(kubeconfig=kubeconfig, context=cluster).client.client
+else:
+    from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client import create_api_client
+
+    def client(cluster):
+        return create_api_client({"kubeconfig": kubeconfig, "context": cluster})
+
+gc.disable()
+with ThreadPoolExecutor(len(clusters)) as pool:
+    list(pool.map(lambda c: take_snapshot(client(c), cluster_name=c, context=c, license_check=False), clusters))
+"""
+
+
+def client_reads(seed, workdir, rounds=3):
+    """CLIENT_SCRIPT from a fresh process, for both kinds of client, interleaved (the machine is shared): per round, each kind
+    cold (an empty TMPDIR: the factory's discovery cache is empty) and warm (a TMPDIR kept across the rounds).
+    -> {(kind, state): (best seconds, API requests of one run)}, {kind: discovery cache files in the warm TMPDIR}."""
+    script = os.path.join(workdir, "client_reads.py")
+    with open(script, "w") as handle:
+        handle.write(CLIENT_SCRIPT)
+    best, files = {}, {}
+    for number in range(rounds):
+        for kind in ("reader", "factory"):
+            for state in ("cold", "warm"):
+                tmp = os.path.join(workdir, "tmp-%s-%s" % (kind, "warm" if state == "warm" else number))
+                os.makedirs(tmp, exist_ok=True)
+                if state == "warm" and number == 0:  # fill the cache first
+                    subprocess.run([sys.executable, script, seed.handle.kubeconfig, kind, ",".join(seed.clusters)],
+                                   env=seed.handle.env(TMPDIR=tmp, PYTHONPATH=os.path.join(ROOT, ".build", "collections")), check=True)
+                before = sum(seed.handle.status(c)["requests"] for c in seed.clusters)
+                start = time.time()
+                subprocess.run([sys.executable, script, seed.handle.kubeconfig, kind, ",".join(seed.clusters)],
+                               env=seed.handle.env(TMPDIR=tmp, PYTHONPATH=os.path.join(ROOT, ".build", "collections")), check=True)
+                seconds = time.time() - start
+                requests = sum(seed.handle.status(c)["requests"] for c in seed.clusters) - before
+                best[kind, state] = min(best.get((kind, state), (1e9, 0)), (seconds, requests))
+                if state == "warm":
+                    files[kind] = len([name for name in os.listdir(tmp) if name.startswith("k8srcp-")])
+    return best, files
 
 
 def snapshots(seed, clients):
@@ -238,6 +295,9 @@ def main():
         size = timed("raw LIST/GET requests", lambda: raw_requests(clients, paths), figures)
         timed("raw, fresh process", lambda: raw_cold(seed, workdir, paths), figures)
         snaps = timed("in-process snapshots", lambda: snapshots(seed, clients), figures)
+        client_figures, cache_files = client_reads(seed, workdir)
+        for (kind, state), (seconds, dummy) in client_figures.items():
+            figures["client: %s, %s" % (kind, state)] = seconds
         findings = timed("evaluation (all checks)", lambda: run_checks(snaps, {"root_ca_pem": cert_pem(seed.pki["root"][0])}), figures)
         summary = summarize(findings, names)
         rc = timed("mesh_check playbook", lambda: playbook(seed, workdir), figures)
@@ -258,7 +318,10 @@ def main():
                 best = min(best or 1e9, time.time() - start)
             lin.append((factor, objects, best))
     finally:
-        handle.stop()
+        try:
+            handle.stop()
+        except ProcessLookupError:  # a large emulator can take longer than `down` waits, then exit before its SIGKILL
+            pass
     objects = sum(len(s["pod_index"]) + s["workload_entries"]["total"] for s in snaps)
     print("")
     print("requests per cluster: %s (independent of object counts); %.1f MB of JSON; %d objects read" % (
@@ -267,13 +330,22 @@ def main():
     print("")
     print("%-28s %9s" % ("measure", "seconds"))
     print("load average before / after: %s / %s" % (load_before, load()))
-    for label in ("raw LIST/GET requests", "raw, fresh process", "in-process snapshots", "evaluation (all checks)", "mesh_check playbook",
+    for label in ("raw LIST/GET requests", "raw, fresh process", "in-process snapshots", "client: reader, cold", "client: factory, cold",
+                  "client: reader, warm", "client: factory, warm",
+                  "evaluation (all checks)", "mesh_check playbook",
                   "ansible floor (ping)", "ansible floor (one ping)", "kubectl by hand"):
         if label in figures:
             print("%-28s %9.2f" % (label, figures[label]))
     raw = figures["raw LIST/GET requests"]
     print("")
     print("snapshot / raw requests       %6.2fx" % (figures["in-process snapshots"] / raw))
+    for kind, label in (("reader", "fast reader"), ("factory", "kubernetes.core factory")):
+        print("module reads, %-24s cold %5.2fs %4d requests, warm %5.2fs %4d requests; %d discovery cache files in TMPDIR" % (
+            label, client_figures[kind, "cold"][0], client_figures[kind, "cold"][1], client_figures[kind, "warm"][0],
+            client_figures[kind, "warm"][1], cache_files[kind]))
+    for state in ("cold", "warm"):
+        reader, factory = client_figures["reader", state][0], client_figures["factory", state][0]
+        print("factory - fast reader, %s   %+6.2fs   (%+.0f%% read time)" % (state, factory - reader, 100.0 * (factory / reader - 1)))
     print("playbook / raw requests       %6.2fx   (target <= 1.5x; includes ansible-playbook start-up and module transfer)" % (
         figures["mesh_check playbook"] / raw))
     print("playbook / raw, fresh process %6.2fx   (the same requests from a one-shot script)" % (

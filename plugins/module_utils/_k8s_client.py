@@ -1,59 +1,61 @@
 # -*- coding: utf-8 -*-
 # Copyright: meshops platform engineering
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Shared Kubernetes auth argspec and client creation (kubernetes.core semantics). PRIVATE to the collection.
+"""Kubernetes connection of the collection's modules, identical to kubernetes.core's. PRIVATE to the collection.
 
-Options come from the task or else from the ``K8S_AUTH_<NAME>`` environment variables, like kubernetes.core, so
-``module_defaults: group/meshops.ambient_spire.k8s`` works the same way. When ``host`` plus a credential
-(``api_key``, ``username``/``password`` or ``client_cert``/``client_key``) are given, no kubeconfig is loaded.
+The options are kubernetes.core's (``AUTH_ARG_SPEC`` of its ``args_common``, documented by its ``k8s_auth_options`` doc
+fragment), and so is their meaning: the client configuration and the impersonation headers are built by kubernetes.core's
+client factory (``kubernetes.core.plugins.module_utils.k8s.client``), task options first, then the ``K8S_AUTH_*``
+environment variables. Only the last step differs: the readers get a plain ``kubernetes.client.ApiClient`` instead of the
+factory's dynamic client, which would first ask the API server for its discovery documents and write a discovery cache
+file (two more requests per cluster, and a file written in check mode; see bench/mesh_check.py).
+
+Secrets are registered for masking before anything can fail (``K8sAuthModule``): the ``api_key``, ``password`` and proxy
+credentials, and the secret values of a kubeconfig given as a dict (``token``, ``client-key-data``, ``secret``,
+``access-token``, ``refresh-token``...). A kubeconfig dict is not masked as a whole, unlike kubernetes.core does: its
+cluster and context names are not secret and appear in the findings.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import os
+import copy
+import threading
 import traceback
+
+from ansible.module_utils.basic import AnsibleModule
 
 try:
     from kubernetes import client as k8s_client
-    from kubernetes import config as k8s_config
     HAS_KUBERNETES = True
     KUBERNETES_IMPORT_ERROR = None
 except ImportError:
     k8s_client = None
-    k8s_config = None
     HAS_KUBERNETES = False
     KUBERNETES_IMPORT_ERROR = traceback.format_exc()
 
-AUTH_ARG_SPEC = {
-    "kubeconfig": {"type": "raw"},
-    "context": {"type": "str"},
-    "host": {"type": "str"},
-    "api_key": {"type": "str", "no_log": True},
-    "username": {"type": "str"},
-    "password": {"type": "str", "no_log": True},
-    "validate_certs": {"type": "bool", "aliases": ["verify_ssl"]},
-    "ca_cert": {"type": "path", "aliases": ["ssl_ca_cert"]},
-    "client_cert": {"type": "path", "aliases": ["cert_file"]},
-    "client_key": {"type": "path", "aliases": ["key_file"]},
-    "proxy": {"type": "str"},
-}
+try:
+    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC as K8S_CORE_AUTH_ARG_SPEC
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s import client as k8s_core_client
+    HAS_K8S_CORE = True
+    K8S_CORE_IMPORT_ERROR = None
+except ImportError:
+    K8S_CORE_AUTH_ARG_SPEC = {}
+    k8s_core_client = None
+    HAS_K8S_CORE = False
+    K8S_CORE_IMPORT_ERROR = traceback.format_exc()
 
-ENV_NAMES = {
-    "kubeconfig": "K8S_AUTH_KUBECONFIG",
-    "context": "K8S_AUTH_CONTEXT",
-    "host": "K8S_AUTH_HOST",
-    "api_key": "K8S_AUTH_API_KEY",
-    "username": "K8S_AUTH_USERNAME",
-    "password": "K8S_AUTH_PASSWORD",
-    "validate_certs": "K8S_AUTH_VERIFY_SSL",
-    "ca_cert": "K8S_AUTH_SSL_CA_CERT",
-    "client_cert": "K8S_AUTH_CERT_FILE",
-    "client_key": "K8S_AUTH_KEY_FILE",
-    "proxy": "K8S_AUTH_PROXY",
-}
+# Keys whose values are secret wherever they appear in the parameters: in a kubeconfig dict (users[].user, its
+# auth-provider config), and the auth options themselves.
+SENSITIVE_KEYS = frozenset((
+    "token", "password", "client-key-data", "client-certificate-data", "certificate-authority-data",
+    "secret", "client-secret", "access-token", "refresh-token", "id-token",
+    "api_key", "proxy_basic_auth", "basic_auth",
+))
 
-SENSITIVE_KUBECONFIG_KEYS = ("token", "password", "client-key-data", "client-certificate-data", "certificate-authority-data", "api_key")
+# kubernetes.config loads a kubeconfig into the process-wide default Configuration that the factory then copies:
+# clusters read in parallel threads take turns there, or one could copy another's.
+_CONFIGURATION_LOCK = threading.Lock()
 
 
 class K8sClientError(Exception):
@@ -61,93 +63,73 @@ class K8sClientError(Exception):
 
 
 def auth_argument_spec():
-    """A copy of the shared auth argspec, to merge into a module's argument_spec."""
-    return dict((k, dict(v)) for k, v in AUTH_ARG_SPEC.items())
+    """kubernetes.core's auth options (a deep copy, to merge into an argument_spec or a suboption spec).
+
+    ``kubeconfig`` is not no_log as a whole (see the module docstring); its secret values are masked by K8sAuthModule.
+    """
+    spec = copy.deepcopy(K8S_CORE_AUTH_ARG_SPEC)
+    if "kubeconfig" in spec:
+        spec["kubeconfig"]["no_log"] = False
+    return spec
 
 
-def sensitive_kubeconfig_values(kubeconfig):
-    """Secret strings of a kubeconfig given as a dict (tokens, keys), to add to module.no_log_values."""
+def sensitive_values(params):
+    """Every non-empty string under a SENSITIVE_KEYS key, anywhere in params (dicts and lists, any depth)."""
     found = set()
 
-    def walk(node):
+    def walk(node, secret):
         if isinstance(node, dict):
             for key, value in node.items():
-                if key in SENSITIVE_KUBECONFIG_KEYS and isinstance(value, str) and value:
-                    found.add(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
+                walk(value, secret or key in SENSITIVE_KEYS)
+        elif isinstance(node, (list, tuple)):
             for item in node:
-                walk(item)
-    walk(kubeconfig)
+                walk(item, secret)
+        elif secret and isinstance(node, str) and node:
+            found.add(node)
+    walk(params, False)
     return found
 
 
-def _bool(value):
-    if isinstance(value, bool):
-        return value
-    return str(value).lower() in ("1", "true", "yes", "on")
+class K8sAuthModule(AnsibleModule):
+    """An AnsibleModule that registers the connection secrets for masking as soon as the parameters are loaded.
+
+    That is before the argument spec is validated: every failure, of the validation too, has them masked.
+    """
+
+    def _load_params(self):
+        super(K8sAuthModule, self)._load_params()
+        self.no_log_values.update(sensitive_values(self.params))
 
 
-def resolve_auth(params, environ=None):
-    """Task options first, then K8S_AUTH_* environment variables."""
-    environ = os.environ if environ is None else environ
-    auth = {}
-    for name in AUTH_ARG_SPEC:
-        value = params.get(name)
-        if value is None and ENV_NAMES[name] in environ:
-            value = environ[ENV_NAMES[name]]
-            if name == "validate_certs":
-                value = _bool(value)
-        if value is not None:
-            auth[name] = value
-    return auth
+def _fail_message(params, exc):
+    kubeconfig = params.get("kubeconfig")
+    return "could not load kubeconfig %s (context %s): %s" % (
+        "(dict)" if isinstance(kubeconfig, dict) else kubeconfig, params.get("context") or "(current)", exc)
 
 
-def direct_auth(auth):
-    """True when host plus a credential are given: kubeconfig and context are not loaded (kubernetes.core rule)."""
-    return bool(auth.get("host") and (auth.get("api_key") or (auth.get("username") and auth.get("password"))
-                                      or (auth.get("client_cert") and auth.get("client_key"))))
+def create_configuration(params):
+    """(kubernetes.client.Configuration, impersonation headers) from the auth options in params, as kubernetes.core builds them.
 
-
-def build_configuration(auth):
-    """A kubernetes.client.Configuration from resolved auth options."""
+    Raises K8sClientError.
+    """
     if not HAS_KUBERNETES:
         raise K8sClientError("the kubernetes Python library is required")
-    configuration = k8s_client.Configuration()
-    if not direct_auth(auth):
-        kubeconfig = auth.get("kubeconfig")
+    if not HAS_K8S_CORE:
+        raise K8sClientError("the kubernetes.core collection is required")
+    with _CONFIGURATION_LOCK:
         try:
-            if isinstance(kubeconfig, dict):
-                k8s_config.load_kube_config_from_dict(kubeconfig, context=auth.get("context"), client_configuration=configuration)
-            else:
-                path = os.path.expanduser(kubeconfig) if kubeconfig else None
-                k8s_config.load_kube_config(config_file=path, context=auth.get("context"), client_configuration=configuration)
+            auth = k8s_core_client._create_auth_spec(**params)  # pylint: disable=protected-access
+            configuration = k8s_core_client._create_configuration(auth)  # pylint: disable=protected-access
+            headers = k8s_core_client._create_headers(**params)  # pylint: disable=protected-access
         except Exception as exc:  # pylint: disable=broad-exception-caught
-            raise K8sClientError("could not load kubeconfig %s (context %s): %s" % (
-                kubeconfig if not isinstance(kubeconfig, dict) else "(dict)", auth.get("context") or "(current)", exc))
-    if auth.get("host"):
-        configuration.host = auth["host"]
-    if auth.get("api_key"):
-        configuration.api_key = {"authorization": "Bearer %s" % auth["api_key"]}
-    if auth.get("username"):
-        configuration.username = auth["username"]
-    if auth.get("password"):
-        configuration.password = auth["password"]
-    if auth.get("validate_certs") is not None:
-        configuration.verify_ssl = bool(auth["validate_certs"])
-    if auth.get("ca_cert"):
-        configuration.ssl_ca_cert = auth["ca_cert"]
-    if auth.get("client_cert"):
-        configuration.cert_file = auth["client_cert"]
-    if auth.get("client_key"):
-        configuration.key_file = auth["client_key"]
-    if auth.get("proxy"):
-        configuration.proxy = auth["proxy"]
-    return configuration
+            raise K8sClientError(_fail_message(params, exc))
+    return configuration, headers
 
 
-def create_api_client(params, environ=None):
-    """One ApiClient per module run. Raises K8sClientError."""
-    auth = resolve_auth(params, environ)
-    return k8s_client.ApiClient(configuration=build_configuration(auth))
+def create_api_client(params):
+    """A plain ApiClient for the auth options in params (one per cluster and module run). Raises K8sClientError."""
+    configuration, headers = create_configuration(params)
+    api_client = k8s_client.ApiClient(configuration=configuration)
+    for header, value in headers.items():
+        k8s_core_client._set_header(api_client, header, value)  # pylint: disable=protected-access
+    return api_client

@@ -1,41 +1,30 @@
 # -*- coding: utf-8 -*-
 # Copyright: meshops platform engineering
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Read the clusters of a mesh in one module run: the options mesh_snapshot and mesh_check share. PRIVATE to the collection.
+"""Read the clusters of a mesh: the read options of mesh_check and mesh_snapshot_info. PRIVATE to the collection.
 
-Documented by the ``meshops.ambient_spire._mesh_read`` doc fragment. Each cluster connects with its own auth options (never the
-module-level ones), the clusters are read in parallel threads, and a cluster that cannot be read is reported, not raised.
+Documented by the ``meshops.ambient_spire._mesh_read`` doc fragment. With ``clusters``, each cluster connects with its own
+auth options (never module-level ones), the clusters are read in parallel threads, and a cluster that cannot be read is
+reported, not raised. Nothing is written: no file, and nothing to any cluster.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import gc
-import json
-import os
-import tempfile
 
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client import (
     K8sClientError,
     auth_argument_spec,
     create_api_client,
-    sensitive_kubeconfig_values,
 )
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_snapshot import for_each_cluster, take_snapshot
 
 SUMMARY_KEYS = ("cluster", "requests", "missing", "seconds")
 
 
-def read_argument_spec():
-    """What to read in each cluster, the clusters and their retries (a new dict, to merge into a module's argument_spec)."""
-    cluster_spec = auth_argument_spec()
-    cluster_spec.update(
-        name={"type": "str", "required": True},
-        cluster_name={"type": "str"},
-        expected_network={"type": "str"},
-        expected_trust_domain={"type": "str"},
-        snapshot_file={"type": "path"},
-    )
+def read_options_spec():
+    """What to read in a cluster (a new dict, to merge into a module's argument_spec)."""
     return {
         "istio_namespace": {"type": "str", "default": "istio-system"},
         "spire_namespace": {"type": "str", "default": "spire-server"},
@@ -43,7 +32,20 @@ def read_argument_spec():
         "spire_upstream_ca_secret": {"type": "str", "default": "spiffe-upstream-ca", "no_log": False},
         "license_check": {"type": "bool", "default": True},
         "request_timeout": {"type": "int", "default": 30},
-        "clusters": {"type": "list", "elements": "dict", "options": cluster_spec},
+    }
+
+
+def clusters_spec():
+    """The clusters, each with its connection (kubernetes.core's auth options), and their retries (a new dict)."""
+    cluster_spec = auth_argument_spec()
+    cluster_spec.update(
+        name={"type": "str", "required": True},
+        cluster_name={"type": "str"},
+        expected_network={"type": "str"},
+        expected_trust_domain={"type": "str"},
+    )
+    return {
+        "clusters": {"type": "list", "elements": "dict", "required": True, "options": cluster_spec},
         "attempts": {"type": "int", "default": 1},
         "attempt_delay": {"type": "int", "default": 3},
     }
@@ -69,38 +71,14 @@ def snapshot_summary(snapshot):
     return dict((key, snapshot.get(key)) for key in SUMMARY_KEYS)
 
 
-def write_snapshot(path, snapshot):
-    """Write the snapshot as JSON to path: 0600, through a temporary file in the same directory, then renamed."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(json.dumps(snapshot, separators=(",", ":")))  # one shot: the C encoder (json.dump streams in Python)
-        os.chmod(tmp, 0o600)
-        os.rename(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def read_cluster(params, cluster):
-    """One cluster's snapshot, also written to its snapshot_file when it has one.
-
-    Raises K8sClientError, SnapshotError or OSError, each naming the cluster.
-    """
+    """One cluster's snapshot. Raises K8sClientError or SnapshotError, each naming the cluster."""
     label = cluster.get("cluster_name") or cluster.get("context") or "(current context)"
     try:
         api_client = create_api_client(cluster)
     except K8sClientError as exc:
         raise K8sClientError("cluster %s: %s" % (label, exc))
-    snapshot = take_snapshot(api_client, **snapshot_options(params, cluster))
-    if cluster.get("snapshot_file"):
-        try:
-            write_snapshot(cluster["snapshot_file"], snapshot)
-        except (IOError, OSError) as exc:
-            raise OSError("cluster %s: cannot write the snapshot to %s: %s" % (snapshot.get("cluster") or label, cluster["snapshot_file"], exc))
-    return snapshot
+    return take_snapshot(api_client, **snapshot_options(params, cluster))
 
 
 def clusters_problem(clusters):
@@ -115,20 +93,11 @@ def clusters_problem(clusters):
     return None
 
 
-def sensitive_cluster_values(clusters):
-    """Secret strings of the clusters' kubeconfigs given as dicts, to add to module.no_log_values before anything is returned."""
-    found = set()
-    for cluster in clusters:
-        if isinstance(cluster.get("kubeconfig"), dict):
-            found.update(sensitive_kubeconfig_values(cluster["kubeconfig"]))
-    return found
-
-
 def read_clusters(params):
     """Every cluster of params["clusters"], in parallel, each up to params["attempts"] times.
 
-    -> one entry per cluster, in the order given: {name, attempts, summary, snapshot, snapshot_file (when written)} for a cluster
-    that was read, {name, attempts, failed: True, msg} for one that could not be.
+    -> one entry per cluster, in the order given: {name, attempts, summary, snapshot} for a cluster that was read,
+    {name, attempts, failed: True, msg} for one that could not be.
     """
     by_name = dict((cluster["name"], cluster) for cluster in params["clusters"])
     # Parsing the LIST responses allocates millions of dicts and lists, none of them in a reference cycle; the cyclic
@@ -149,7 +118,5 @@ def read_clusters(params):
             entry.update(failed=True, msg=done["error"])
         else:
             entry.update(summary=snapshot_summary(done["result"]), snapshot=done["result"])
-            if cluster.get("snapshot_file"):
-                entry["snapshot_file"] = cluster["snapshot_file"]
         entries.append(entry)
     return entries

@@ -20,7 +20,7 @@ from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks._com
     peer_target_cluster,
     worst,
 )
-from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks.registry import CHECKS, TITLES
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks.registry import READ_ID, REPORTED, TITLES
 
 ICONS = {"ok": "✅", "info": "ℹ ", "warning": "⚠️", "error": "❌"}
 # HTML: plain symbols in coloured badges (emoji fonts are often missing in headless or minimal browsers)
@@ -47,7 +47,7 @@ def _sections(findings, clusters):
     result = []
     for cluster in order:
         groups = []
-        for cid, dummy, dummy2 in CHECKS:
+        for cid, dummy, dummy2 in REPORTED:
             own = [f for f in findings if f["check"] == cid and f["cluster"] == cluster]
             if own:
                 groups.append((cid, own))
@@ -93,16 +93,29 @@ def text_lines(findings, summary, verbose=False):
                     lines.append(_line(oks[-1]))
     lines.append("")
     counts = summary.get("counts") or {}
-    if summary.get("failed_checks"):
+    unread = summary.get("unread_clusters") or []
+    failed = [c for c in summary.get("failed_checks") or [] if c != READ_ID]
+    if unread:
+        lines.append("❌ Multicluster check incomplete: %s could not be read, the mesh was not fully checked" % ", ".join(unread))
+    if failed:
         lines.append("❌ Multicluster check found issues: %s failed (%d errors, %d warnings)" % (
-            ", ".join(TITLES.get(c, c) for c in summary["failed_checks"]), counts.get("error", 0), counts.get("warning", 0)))
-        if not verbose:
-            lines.append("Run with verbose output (-v / mesh_check_verbose: true) to see details and troubleshooting hints")
+            ", ".join(TITLES.get(c, c) for c in failed), counts.get("error", 0) - len(unread), counts.get("warning", 0)))
+    elif unread:
+        lines.append("The checks found no issue in the clusters read (%d warnings)" % counts.get("warning", 0))
     elif summary.get("warning_checks"):
         lines.append("✅ Multicluster check passed with warnings (%d warnings)" % counts.get("warning", 0))
     else:
         lines.append("✅ Multicluster check passed")
+    if (failed or unread) and not verbose:
+        lines.append("Run with verbose output (-v / mesh_check_verbose: true) to see details and troubleshooting hints")
     return lines
+
+
+def verdict(summary):
+    """One phrase for the whole mesh: passed, found issues, or not fully checked."""
+    if summary.get("unread_clusters"):
+        return "not fully checked (%s could not be read)" % ", ".join(summary["unread_clusters"])
+    return "passed" if summary.get("passed") else "found issues"
 
 
 def to_json(findings, summary, meta=None):
@@ -113,7 +126,7 @@ def to_junit(findings, summary, suite_name="mesh_check"):
     """JUnit XML: one testsuite per check, one testcase per check and cluster (error = failure, warning = system-out)."""
     suites = []
     total = failures = 0
-    for cid, title, dummy in CHECKS:
+    for cid, title, dummy in REPORTED:
         own = [f for f in findings if f["check"] == cid]
         if not own:
             continue
@@ -148,10 +161,13 @@ def to_junit(findings, summary, suite_name="mesh_check"):
 STATUS_COLOURS = {"ok": "#2e9e44", "info": "#2e9e44", "warning": "#d99a00", "error": "#d3302f", "missing": "#9a9a9a"}
 
 
-def topology(snapshots, findings):
-    """Nodes (clusters with their worst level) and directed peering edges (status from the peer gateway conditions)."""
+def topology(snapshots, findings, clusters=None):
+    """Nodes (clusters with their worst level) and directed peering edges (status from the peer gateway conditions).
+
+    clusters: every cluster to draw (default: the snapshots); one without a snapshot (not read) has no edges.
+    """
     nodes = []
-    for name in snapshots:
+    for name in clusters if clusters is not None else snapshots:
         level = worst(f["level"] for f in findings if f["cluster"] == name)
         nodes.append({"name": name, "status": level})
     edges = []
@@ -218,8 +234,8 @@ def svg_topology(nodes, edges, size=520):
 
 def to_html(findings, summary, snapshots, title="Multicluster mesh check"):
     """A self-contained HTML page: verdict, topology picture, per check x cluster matrix, findings with hints."""
-    nodes, edges = topology(snapshots, findings)
     clusters = list(summary.get("clusters") or snapshots)
+    nodes, edges = topology(snapshots, findings, clusters)
     has_mesh = any(f["cluster"] is None for f in findings)
     cols = clusters + ([MESH] if has_mesh else [])
     rows = []
@@ -239,7 +255,6 @@ def to_html(findings, summary, snapshots, title="Multicluster mesh check"):
                 det = "<pre>%s</pre>" % escape("\n".join(f["details"])) if f.get("details") else ""
                 items.append('<li class="%s">%s %s%s%s</li>' % (f["level"], _badge(f["level"]), escape(f["message"]), det, hint))
             items.append("</ul></details>")
-    verdict = "passed" if summary.get("passed") else "found issues"
     legend = " ".join('<span class="dot" style="background:%s"></span>%s' % (STATUS_COLOURS[s], s) for s in ("ok", "warning", "error", "missing"))
     counts = summary.get("counts") or {}
     return """<!DOCTYPE html>
@@ -264,6 +279,6 @@ summary{cursor:pointer;font-weight:bold;margin:4px 0} li{margin:3px 0} li.error{
 <h2>Findings</h2>%(items)s
 </body></html>
 """ % {"title": escape(title), "vclass": "passed" if summary.get("passed") else "issues", "icon": _badge("ok" if summary.get("passed") else "error"),
-       "verdict": verdict, "nerr": counts.get("error", 0), "nwarn": counts.get("warning", 0), "nclusters": len(clusters),
+       "verdict": escape(verdict(summary)), "nerr": counts.get("error", 0), "nwarn": counts.get("warning", 0), "nclusters": len(clusters),
        "svg": svg_topology(nodes, edges), "legend": legend, "heads": "".join("<th>%s</th>" % escape(c) for c in cols),
        "rows": "".join(rows), "items": "\n".join(items)}

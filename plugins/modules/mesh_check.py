@@ -9,16 +9,16 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: mesh_check
-short_description: Evaluate the multicluster ambient + SPIRE mesh checks over the snapshots of all clusters
+short_description: Read every cluster of an ambient + SPIRE mesh and evaluate the multicluster checks
 version_added: 0.1.0
 description:
-  - Runs once over the snapshots of every cluster and evaluates each check as a pure function of the snapshots, like
-    C(istioctl multicluster check) and beyond it.
-  - The snapshots are read by this module from O(clusters) (one run reads and evaluates the whole mesh, the clusters in
-    parallel; this is how the C(mesh_check) role works), or are given as the results of M(meshops.ambient_spire.mesh_snapshot)
-    in O(snapshots) or O(snapshot_files). Exactly one of O(clusters), O(snapshots) and O(snapshot_files) is required.
-  - With O(clusters), a cluster that cannot be read is reported in RV(clusters) and left out of the evaluation; the task fails
-    only when no cluster could be read.
+  - Reads a compact, read-only snapshot of every cluster of O(clusters) (in parallel, about 13 API requests per cluster,
+    independent of object counts), then evaluates each check once as a pure function of all snapshots, like
+    C(istioctl multicluster check) and beyond it. One run reads and evaluates the whole mesh; this is how the C(mesh_check)
+    role works.
+  - A cluster that cannot be read is reported in RV(clusters) and left out of the evaluation, and the verdict says that the mesh
+    was not fully checked (RV(summary.passed) is false, RV(summary.unread_clusters) names the cluster, and every report has a
+    C(cluster_read) error for it). The task fails when no cluster could be read.
   - The checks are, in order, incompatible environment variables (C(ENABLE_PEERING_DISCOVERY), C(K8S_SELECT_WORKLOAD_ENTRIES),
     C(PILOT_ENABLE_K8S_SELECT_WORKLOAD_ENTRIES)); license; pod health of istiod, ztunnel and the east-west gateway; east-west
     gateway programmed with addresses; remote peers connected (C(gloo.solo.io/PeerConnected) and C(gloo.solo.io/PeeringSucceeded));
@@ -26,42 +26,26 @@ description:
     SPIRE delegates and trust domains; ClusterSPIFFEIDs reconciled; cluster, network and trust domain names.
   - Returns the findings (check, cluster, level C(ok)/C(info)/C(warning)/C(error), message, hint) and a summary, the
     istioctl-like report lines, and writes JSON, JUnit XML, HTML (with a topology picture) and text reports to O(reports_dir).
+  - Never writes to a cluster; no secret material (keys, tokens, the license) leaves the reads.
   - Fails when any check reports an error, unless O(fail_on_error=false).
 author:
   - meshops platform engineering (@meshops)
 extends_documentation_fragment:
   - meshops.ambient_spire._mesh_read
+  - meshops.ambient_spire._mesh_read.clusters
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
     details:
-      - In check mode the clusters are read and the checks run, but no report file is written.
+      - In check mode the clusters are read and the checks run, no file is written, and RV(changed) says whether a report file
+        would change.
       - The module never writes to the clusters.
   diff_mode:
     support: none
   platform:
     platforms: posix
 options:
-  snapshots:
-    description:
-      - The RV(meshops.ambient_spire.mesh_snapshot#module:snapshot) of every cluster, one per cluster.
-    type: list
-    elements: dict
-  snapshot_files:
-    description:
-      - JSON files written by M(meshops.ambient_spire.mesh_snapshot) with O(meshops.ambient_spire.mesh_snapshot#module:snapshot_file),
-        one per cluster, on the host that runs this module (the controller with C(delegate_to=localhost)).
-      - Much faster than O(snapshots) for large clusters; O(clusters) is faster still (no file, no second module run).
-    type: list
-    elements: path
-  remove_snapshot_files:
-    description:
-      - After reading O(snapshot_files), remove them, and then each of their directories that is left empty.
-      - For scratch files only (for example a temporary directory the play made for the snapshots); done in check mode too,
-        since the files are the module's own input on the controller, not managed state.
-    type: bool
-    default: false
   precheck:
     description:
       - Before linking, missing multicluster resources (east-west gateway, peers, remote gateways) are warnings, not failures;
@@ -94,7 +78,9 @@ options:
     type: bool
     default: false
   reports_dir:
-    description: Directory to write the reports to (created 0755 when missing); no file is written when unset.
+    description:
+      - Directory to write the reports to (created 0755 when missing); no file is written when unset.
+      - A report file is replaced only when its content changes (RV(changed) is then true).
     type: path
   report_formats:
     description: Report files to write to O(reports_dir).
@@ -111,7 +97,7 @@ options:
     type: bool
     default: true
 seealso:
-  - module: meshops.ambient_spire.mesh_snapshot
+  - module: meshops.ambient_spire.mesh_snapshot_info
   - name: istioctl multicluster check
     description: The Solo istioctl command whose checks this module reproduces.
     link: https://docs.solo.io/gloo-mesh/latest/troubleshooting/service-mesh/multicluster/
@@ -130,29 +116,13 @@ EXAMPLES = r'''
         context: cluster2
         expected_network: cluster2
     attempts: 3
-    reports_dir: "{{ playbook_dir }}/../reports"
-  run_once: true
-  delegate_to: localhost
-
-- name: Evaluate the checks once over all clusters' snapshots
-  meshops.ambient_spire.mesh_check:
-    snapshots: "{{ ansible_play_hosts | map('extract', hostvars, ['mesh_check_snapshot', 'snapshot']) | list }}"
-    flat_network: "{{ mesh_flat_network | default(false) }}"
-    reports_dir: "{{ playbook_dir }}/../reports"
-    verbose: true
-  run_once: true
-  delegate_to: localhost
-
-- name: Evaluate the snapshots written to files by mesh_snapshot (snapshot_file)
-  meshops.ambient_spire.mesh_check:
-    snapshot_files: "{{ ansible_play_hosts | map('extract', hostvars, ['mesh_check_snapshot', 'snapshot_file']) | list }}"
-    reports_dir: "{{ playbook_dir }}/../reports"
+    reports_dir: "{{ inventory_dir }}/reports"
   run_once: true
   delegate_to: localhost
 
 - name: Precheck before linking, never failing on missing peers
   meshops.ambient_spire.mesh_check:
-    snapshots: "{{ my_snapshots }}"
+    clusters: "{{ my_clusters }}"
     precheck: true
     fail_on_error: false
   register: mesh_precheck
@@ -170,14 +140,22 @@ findings:
       level: error
       message: "peer cluster2 (network cluster2, gateway istio-eastwest/istio-remote-peer-cluster2) is not connected: ..."
       hint: "A peer that is not connected points to ..."
+changed:
+  description: Whether a report file was (in check mode, would be) written with a new content.
+  returned: always
+  type: bool
 summary:
   description: Status per check and cluster, counts per level, the failed and warning check ids, and the verdict.
   returned: always
   type: dict
   contains:
     passed:
-      description: No check reported an error.
+      description: Every cluster was read and no check reported an error.
       type: bool
+    unread_clusters:
+      description: The clusters that could not be read, so were not checked (each has a C(cluster_read) error).
+      type: list
+      elements: str
     failed_checks:
       description: Ids of the checks with an error.
       type: list
@@ -194,7 +172,7 @@ summary:
       type: list
       elements: dict
     clusters:
-      description: The cluster names.
+      description: The cluster names, those not read included.
       type: list
       elements: str
 report_lines:
@@ -204,10 +182,9 @@ report_lines:
   elements: str
 clusters:
   description:
-    - With O(clusters), one entry per cluster, in the order given. A cluster that was read has RV(clusters[].summary) (and
-      RV(clusters[].snapshot_file) when it was written to one); one that could not be read has RV(clusters[].failed) and
-      RV(clusters[].msg), and is not in the evaluation.
-  returned: when O(clusters) is set
+    - One entry per cluster, in the order given. A cluster that was read has RV(clusters[].summary); one that could not be
+      read has RV(clusters[].failed) and RV(clusters[].msg), and is not in the evaluation.
+  returned: always
   type: list
   elements: dict
   contains:
@@ -217,9 +194,6 @@ clusters:
     summary:
       description: Cluster name, API requests made, resources not found, and seconds taken by the reads.
       type: dict
-    snapshot_file:
-      description: The file the snapshot was written to, when O(clusters[].snapshot_file) is set.
-      type: str
     failed:
       description: True when the cluster could not be read.
       type: bool
@@ -234,108 +208,103 @@ clusters:
     - {name: cluster2, failed: true, attempts: 3,
        msg: "cluster cluster2: GET /api/v1/namespaces failed: 503 Service Unavailable"}
 report_files:
-  description: Paths of the report files written.
+  description: Paths of the report files (written by this run, or already up to date).
   returned: when O(reports_dir) is set and not in check mode
   type: dict
   sample: {json: reports/mesh-check.json, junit: reports/mesh-check.junit.xml}
 '''
 
-import json
 import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks.registry import CHECK_IDS, index_snapshots, run_checks, summarize
-from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks.registry import (
+    CHECK_IDS,
+    index_snapshots,
+    run_checks,
+    summarize,
+    unread_findings,
+)
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client import (
+    HAS_K8S_CORE,
+    HAS_KUBERNETES,
+    K8S_CORE_IMPORT_ERROR,
+    KUBERNETES_IMPORT_ERROR,
+    K8sAuthModule,
+)
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._mesh_read import (
     clusters_problem,
-    read_argument_spec,
+    clusters_spec,
     read_clusters,
-    sensitive_cluster_values,
+    read_options_spec,
 )
 from ansible_collections.meshops.ambient_spire.plugins.module_utils import _report
 
 EXTENSIONS = {"json": ".json", "junit": ".junit.xml", "html": ".html", "text": ".txt"}
 
 
-def write_reports(module, findings, summary, snapshots, lines_verbose):
+def _unchanged(path, content):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read() == content.encode("utf-8")
+    except (IOError, OSError):
+        return False
+
+
+def write_reports(module, contents):
+    """Write each report whose content changed (in check mode none). -> ({format: path}, whether any changed)."""
     params = module.params
     directory = params["reports_dir"]
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
     files = {}
-    for fmt in params["report_formats"]:
-        if fmt == "json":
-            content = _report.to_json(findings, summary)
-        elif fmt == "junit":
-            content = _report.to_junit(findings, summary)
-        elif fmt == "html":
-            content = _report.to_html(findings, summary, snapshots)
-        else:
-            content = "\n".join(lines_verbose) + "\n"
+    changed = False
+    for fmt, content in contents.items():
         path = os.path.join(directory, params["report_basename"] + EXTENSIONS[fmt])
+        files[fmt] = path
+        if _unchanged(path, content):
+            continue
+        changed = True
+        if module.check_mode:
+            continue
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o755)
         tmp = path + ".tmp"
-        with open(tmp, "w") as handle:
-            handle.write(content)
+        with open(tmp, "wb") as handle:
+            handle.write(content.encode("utf-8"))
         os.chmod(tmp, 0o644)
         os.rename(tmp, path)
-        files[fmt] = path
-    return files
+    return files, changed
 
 
-def read_snapshot_files(paths):
-    """The snapshots in the JSON files; ValueError naming the file when one cannot be read or is not a snapshot."""
-    snapshots = []
-    for path in paths:
-        try:
-            with open(path) as handle:
-                snapshot = json.load(handle)
-        except (IOError, OSError) as exc:
-            raise ValueError("cannot read snapshot file %s: %s" % (path, exc))
-        except ValueError as exc:
-            raise ValueError("snapshot file %s is not valid JSON: %s" % (path, exc))
-        if not isinstance(snapshot, dict):
-            raise ValueError("snapshot file %s does not hold a snapshot (a JSON object)" % path)
-        snapshots.append(snapshot)
-    return snapshots
-
-
-def remove_snapshot_files(paths):
-    """Remove the snapshot files, then their directories when empty (best effort: scratch space)."""
-    for path in paths:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-    for directory in sorted(set(os.path.dirname(os.path.abspath(p)) for p in paths)):
-        try:
-            os.rmdir(directory)
-        except OSError:  # not empty (or gone): leave it
-            pass
+def render_reports(formats, findings, summary, snapshots, lines_verbose):
+    """{format: content} of the report files."""
+    contents = {}
+    for fmt in formats:
+        if fmt == "json":
+            contents[fmt] = _report.to_json(findings, summary)
+        elif fmt == "junit":
+            contents[fmt] = _report.to_junit(findings, summary)
+        elif fmt == "html":
+            contents[fmt] = _report.to_html(findings, summary, snapshots)
+        else:
+            contents[fmt] = "\n".join(lines_verbose) + "\n"
+    return contents
 
 
 def read_mesh(module):
-    """O(clusters): the snapshots of the clusters that could be read, and one entry per cluster (without its snapshot)."""
-    clusters = module.params["clusters"]
-    if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
-    problem = clusters_problem(clusters)
-    if problem:
-        module.fail_json(msg=problem)
-    module.no_log_values.update(sensitive_cluster_values(clusters))
+    """The snapshots of the clusters read, (cluster name, why) of those that could not be, and one entry per cluster."""
     entries = read_clusters(module.params)
     snapshots = [entry.pop("snapshot") for entry in entries if "snapshot" in entry]
     if not snapshots:
         module.fail_json(msg="no cluster could be read: %s" % "; ".join(entry["msg"] for entry in entries), clusters=entries)
-    return snapshots, entries
+    names = dict((cluster["name"], cluster.get("cluster_name") or cluster["name"]) for cluster in module.params["clusters"])
+    unread = [(names[entry["name"]], entry["msg"]) for entry in entries if entry.get("failed")]
+    return snapshots, unread, entries
 
 
 def main():
-    argument_spec = read_argument_spec()
+    argument_spec = read_options_spec()
+    argument_spec.update(clusters_spec())
     argument_spec.update({
-        "snapshots": {"type": "list", "elements": "dict"},
-        "snapshot_files": {"type": "list", "elements": "path"},
-        "remove_snapshot_files": {"type": "bool", "default": False},
         "precheck": {"type": "bool", "default": False},
         "flat_network": {"type": "bool", "default": False},
         "root_ca_bundle": {"type": "path"},
@@ -349,33 +318,17 @@ def main():
         "report_basename": {"type": "str", "default": "mesh-check"},
         "fail_on_error": {"type": "bool", "default": True},
     })
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        mutually_exclusive=[("clusters", "snapshots", "snapshot_files")],
-        required_one_of=[("clusters", "snapshots", "snapshot_files")],
-        supports_check_mode=True,
-    )
+    # the clusters' secrets are masked from the start, before the argument validation can fail
+    module = K8sAuthModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     unknown = sorted(set((params["checks"] or []) + (params["skip_checks"] or [])) - set(CHECK_IDS))
     if unknown:
         module.fail_json(msg="unknown check ids %s; valid: %s" % (", ".join(unknown), ", ".join(CHECK_IDS)))
-    cluster_entries = None
-    if params["clusters"] is not None:
-        given, cluster_entries = read_mesh(module)
-    else:
-        try:
-            given = params["snapshots"] if params["snapshots"] is not None else read_snapshot_files(params["snapshot_files"])
-        except ValueError as exc:
-            module.fail_json(msg=str(exc))
-        finally:
-            if params["snapshot_files"] and params["remove_snapshot_files"]:
-                remove_snapshot_files(params["snapshot_files"])
-    try:
-        snapshots = index_snapshots([s for s in given if s])
-    except ValueError as exc:
-        module.fail_json(msg="invalid snapshots: %s" % exc)
-    if not snapshots:
-        module.fail_json(msg="no snapshots given")
+    if not params["clusters"]:
+        module.fail_json(msg="clusters: no cluster given")
+    problem = clusters_problem(params["clusters"])
+    if problem:
+        module.fail_json(msg=problem)
     options = {"precheck": params["precheck"], "flat_network": params["flat_network"], "warning_days": params["warning_days"]}
     if params["root_ca_bundle"]:
         try:
@@ -383,19 +336,29 @@ def main():
                 options["root_ca_pem"] = handle.read()
         except (IOError, OSError) as exc:
             module.fail_json(msg="cannot read root_ca_bundle %s: %s" % (params["root_ca_bundle"], exc))
-    findings = run_checks(snapshots, options, only=params["checks"], skip=params["skip_checks"])
-    summary = summarize(findings, snapshots)
+    if not HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
+    if not HAS_K8S_CORE:
+        module.fail_json(msg="the kubernetes.core collection is required", exception=K8S_CORE_IMPORT_ERROR)
+    given, unread, cluster_entries = read_mesh(module)
+    try:
+        snapshots = index_snapshots(given)
+    except ValueError as exc:
+        module.fail_json(msg="clusters: %s (give each cluster its own cluster_name and context)" % exc, clusters=cluster_entries)
+    findings = unread_findings(unread) + run_checks(snapshots, options, only=params["checks"], skip=params["skip_checks"])
+    summary = summarize(findings, snapshots, [name for name, dummy in unread])
     summary["precheck"] = params["precheck"]
     lines_verbose = _report.text_lines(findings, summary, verbose=True)
     lines = lines_verbose if params["verbose"] else _report.text_lines(findings, summary, verbose=False)
-    result = {"changed": False, "findings": findings, "summary": summary, "report_lines": lines}
-    if cluster_entries is not None:
-        result["clusters"] = cluster_entries
-    if params["reports_dir"] and not module.check_mode:
+    result = {"changed": False, "findings": findings, "summary": summary, "report_lines": lines, "clusters": cluster_entries}
+    if params["reports_dir"]:
+        contents = render_reports(params["report_formats"], findings, summary, snapshots, lines_verbose)
         try:
-            result["report_files"] = write_reports(module, findings, summary, snapshots, lines_verbose)
+            files, result["changed"] = write_reports(module, contents)
         except (IOError, OSError) as exc:
             module.fail_json(msg="cannot write reports to %s: %s" % (params["reports_dir"], exc), **result)
+        if not module.check_mode:
+            result["report_files"] = files
     if summary["failed_checks"] and params["fail_on_error"]:
         module.fail_json(msg="multicluster check found issues: %s" % ", ".join(summary["failed_checks"]), **result)
     module.exit_json(**result)

@@ -154,7 +154,7 @@ multicluster:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client import K8sAuthModule
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._validation import (
     FORBIDDEN_ENV,
     MIN_MULTICLUSTER_ISTIO_VERSION,
@@ -175,7 +175,8 @@ CLUSTER_SPEC = dict(
 
 
 def main():
-    module = AnsibleModule(
+    # a kubeconfig_path given as a kubeconfig dict: its secrets are masked from the start
+    module = K8sAuthModule(
         argument_spec=dict(
             clusters=dict(type='list', elements='dict', required=True, options=CLUSTER_SPEC),
             flat_network=dict(type='raw', default=False),

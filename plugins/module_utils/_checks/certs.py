@@ -38,15 +38,19 @@ def _remap(items, check_id, cluster, prefix):
     return out
 
 
+def _key_name(cacerts):
+    return "tls.key" if cacerts.get("format") == "tls" else "ca-key.pem"
+
+
 def check_intermediate_certs(snapshots, options=None):
     """Check 6: per cluster root SHA-256; all equal; each cacerts chain verifies to its root; istio-ca-root-cert
-    equals cacerts root-cert.pem; ca-key.pem matches ca-cert.pem; expiry horizon warning."""
+    equals cacerts root-cert.pem; ca-key.pem is present and matches ca-cert.pem; expiry horizon warning."""
     x509mod, chain = _pki()
     now = option(options, "now")
     warning_days = option(options, "warning_days", 90)
     findings = []
     roots = {}
-    chain_ok = {}
+    problem = {}  # cluster -> why its cacerts cannot be used (None: they can)
     fingerprints = {}
     for cluster, snap in snapshots.items():
         cacerts = snap.get("cacerts") or {}
@@ -66,20 +70,22 @@ def check_intermediate_certs(snapshots, options=None):
                                            now=now, warning_days=warning_days)
         remapped = _remap(result, "intermediate_certs", cluster, "cacerts: ")
         findings.extend(f for f in remapped if f["level"] in ("warning", "error"))
-        ok = not any(f["level"] == "error" for f in remapped)
-        if cacerts.get("key_matches") is False:
-            ok = False
-            findings.append(finding("intermediate_certs", cluster, "error", "cacerts ca-key.pem does not match ca-cert.pem", CERT_HINT))
-        chain_ok[cluster] = ok
+        errors = [item.get("message") or "" for item in result or [] if (item.get("level") or "error") == "error"]
+        if cacerts.get("key_present") is False:
+            errors.append("cacerts has no %s: istiod cannot sign workload certificates with the plugged-in CA" % _key_name(cacerts))
+            findings.append(finding("intermediate_certs", cluster, "error", errors[-1], CERT_HINT))
+        elif cacerts.get("key_matches") is False:
+            errors.append("cacerts ca-key.pem does not match ca-cert.pem")
+            findings.append(finding("intermediate_certs", cluster, "error", errors[-1], CERT_HINT))
+        problem[cluster] = errors[0] if errors else None
         cm_fps = root_fingerprints(snap.get("istio_ca_root_cert"), x509mod)
         if not cm_fps:
             findings.append(finding("intermediate_certs", cluster, "warning", "ConfigMap istio-ca-root-cert (root-cert.pem) not found or empty in %s" % (
                 snap.get("istio_namespace") or "istio-system"), "istiod writes it once it runs with the plugged-in CA; restart istiod."))
         elif set(cm_fps) != set(fps):
-            chain_ok[cluster] = False
-            findings.append(finding("intermediate_certs", cluster, "error",
-                                    "istio-ca-root-cert root-cert.pem (SHA256 %s) differs from cacerts root-cert.pem (SHA256 %s)" % (
-                                        cm_fps[0], fps[0]),
+            message = "istio-ca-root-cert root-cert.pem (SHA256 %s) differs from cacerts root-cert.pem (SHA256 %s)" % (cm_fps[0], fps[0])
+            problem[cluster] = problem[cluster] or message
+            findings.append(finding("intermediate_certs", cluster, "error", message,
                                     "istiod has not picked up the current cacerts: restart istiod (`kubectl rollout restart deploy -n istio-system "
                                     "-l app=istiod`)."))
     if len(roots) > 1:
@@ -89,14 +95,17 @@ def check_intermediate_certs(snapshots, options=None):
         for b in clusters:
             if a == b:
                 continue
-            if fingerprints[a] == fingerprints[b] and chain_ok.get(a) and chain_ok.get(b):
-                findings.append(finding("intermediate_certs", a, "ok", "cluster %s has compatible intermediate certificates with cluster %s" % (a, b)))
-            else:
+            if fingerprints[a] != fingerprints[b]:
                 findings.append(finding("intermediate_certs", a, "error",
                                         "cluster %s has incompatible intermediate certificates with cluster %s (root SHA256 %s vs %s)" % (
-                                            a, b, fingerprints[a][:16], fingerprints[b][:16]) if fingerprints[a] != fingerprints[b] else
-                                        "cluster %s has incompatible intermediate certificates with cluster %s (a cacerts chain does not verify)" % (a, b),
-                                        CERT_HINT))
+                                            a, b, fingerprints[a][:16], fingerprints[b][:16]), CERT_HINT))
+            elif problem[a] or problem[b]:
+                broken = a if problem[a] else b
+                findings.append(finding("intermediate_certs", a, "error",
+                                        "cluster %s has incompatible intermediate certificates with cluster %s: the cacerts of cluster %s "
+                                        "cannot be used: %s" % (a, b, broken, problem[broken]), CERT_HINT))
+            else:
+                findings.append(finding("intermediate_certs", a, "ok", "cluster %s has compatible intermediate certificates with cluster %s" % (a, b)))
     for cluster in snapshots:
         own = [f for f in findings if f["cluster"] == cluster]
         if cluster in roots and not any(f["level"] in ("error", "warning") for f in own):

@@ -38,7 +38,8 @@ def _ztunnel_networks(snap):
 
 def check_network(snapshots, options=None):
     """Check 7: istio-system label = east-west gateway label = ztunnel NETWORK; remote gateways' network = network of the
-    cluster their address belongs to; duplicate networks flagged unless flat networking is declared."""
+    cluster their address belongs to (an address of no cluster is an error); duplicate networks flagged unless flat networking
+    is declared."""
     flat = option(options, "flat_network", False)
     precheck = option(options, "precheck", False)
     findings = []
@@ -82,23 +83,34 @@ def check_network(snapshots, options=None):
                     ref[0], ref[1], value or "(unset)", net or "(namespace label missing)"), NETWORK_HINT))
         if bad:
             bad_clusters.add(cluster)
-    # remote gateways: label = network of the cluster owning the address
+    # remote gateways: label = network of the cluster owning the address (never guessed from the gateway's name)
     for cluster, snap in snapshots.items():
         for gw in gateways_of_class(snap, REMOTE_CLASS):
             label = (gw.get("labels") or {}).get(NETWORK_LABEL)
+            addresses = gateway_addresses(gw)
             owners = set()
-            for value in gateway_addresses(gw):
+            for value in addresses:
                 owners.update(address_owner.get(value, ()))
             target = peer_target_cluster(gw)
-            if not owners and target in snapshots:
-                owners = {target}
-                how = "by name/cluster label"
-            else:
-                how = "by address"
-            if not owners:
+            if not addresses:
+                bad_clusters.add(cluster)
+                findings.append(finding("network", cluster, "warning" if precheck else "error",
+                                        "Remote gateway %s (for cluster %s) has no address: its network cannot be verified" % (
+                                            gateway_ref(gw), target or "(unknown)"), NETWORK_HINT))
+                continue
+            if not owners and target and target not in snapshots:
+                # a peer of a cluster outside this run (--limit, target_clusters): nothing to compare its address with
                 findings.append(finding("network", cluster, "warning",
-                                        "Remote gateway %s address %s belongs to no cluster in the inventory" % (
-                                            gateway_ref(gw), ", ".join(gateway_addresses(gw)) or "(none)"), NETWORK_HINT))
+                                        "Remote gateway %s address %s belongs to no cluster in the inventory (it names cluster %s, which is not "
+                                        "checked in this run): its network is not verified" % (gateway_ref(gw), ", ".join(addresses), target),
+                                        NETWORK_HINT))
+                continue
+            if not owners:
+                bad_clusters.add(cluster)
+                findings.append(finding("network", cluster, "warning" if precheck else "error",
+                                        "Remote gateway %s address %s belongs to no cluster in the inventory (no east-west gateway of %s has it)" % (
+                                            gateway_ref(gw), ", ".join(addresses), "cluster %s" % target if target else "any cluster"),
+                                        NETWORK_HINT))
                 continue
             owner_nets = sorted(set(namespace_network(snapshots[o]) or "" for o in owners))
             if label and owner_nets == [label]:
@@ -107,8 +119,8 @@ def check_network(snapshots, options=None):
             else:
                 bad_clusters.add(cluster)
                 findings.append(finding("network", cluster, "warning" if precheck else "error",
-                                        "Remote gateway %s has network label %s but its address belongs (%s) to cluster %s with network %s" % (
-                                            gateway_ref(gw), label or "(none)", how, ", ".join(sorted(owners)), ", ".join(owner_nets) or "(none)"),
+                                        "Remote gateway %s has network label %s but its address belongs (by address) to cluster %s with network %s" % (
+                                            gateway_ref(gw), label or "(none)", ", ".join(sorted(owners)), ", ".join(owner_nets) or "(none)"),
                                         NETWORK_HINT))
     for net, clusters in networks.items():
         if len(clusters) > 1:
@@ -120,7 +132,8 @@ def check_network(snapshots, options=None):
                     findings.append(finding("network", cluster, "error", "network %s is used by several clusters (%s) but flat networking is not declared" % (
                         net, ", ".join(clusters)), "Give each cluster a unique network, or set mesh_flat_network: true if a flat network is intended."))
     for cluster in snapshots:
-        if cluster not in bad_clusters:
+        # ok only for what was verified: a warning (ztunnel missing, a peer outside the run) leaves something unchecked
+        if cluster not in bad_clusters and not any(f["cluster"] == cluster and f["level"] == "warning" for f in findings):
             findings.append(finding("network", cluster, "ok", "all network configurations are valid"))
     return findings
 

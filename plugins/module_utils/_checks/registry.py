@@ -43,8 +43,14 @@ CHECKS = (
     ("cluster_spiffe_ids", "ClusterSPIFFEID Check", check_cluster_spiffe_ids),
     ("naming", "Naming Check", check_naming),
 )
-TITLES = dict((cid, title) for cid, title, dummy in CHECKS)
 CHECK_IDS = tuple(cid for cid, dummy, dummy2 in CHECKS)
+# Not a check of a snapshot: a cluster that could not be read has an error of this id, first in the report, so that no
+# output calls a mesh checked that was not (the checks ran without that cluster).
+READ_ID = "cluster_read"
+READ_HINT = ("The cluster was not checked. Check its connection (kubeconfig, context, credentials) and that its API server answers "
+             "(`kubectl get ns --context <ctx>`), then run the mesh check again.")
+REPORTED = ((READ_ID, "Cluster Read Check", None),) + CHECKS
+TITLES = dict((cid, title) for cid, title, dummy in REPORTED)
 
 
 def index_snapshots(snapshots):
@@ -78,10 +84,20 @@ def run_checks(snapshots, options=None, only=None, skip=None):
     return findings
 
 
-def summarize(findings, clusters):
-    """Per check and cluster status, counts, and the overall verdict."""
+def unread_findings(unread):
+    """An error finding per cluster that could not be read: unread is [(cluster name, why)]."""
+    return [finding(READ_ID, cluster, "error", "not checked: %s" % why, READ_HINT) for cluster, why in unread]
+
+
+def summarize(findings, clusters, unread=()):
+    """Per check and cluster status, counts, and the overall verdict.
+
+    clusters are the names of the clusters checked, unread those of the clusters that could not be read (their findings come
+    from unread_findings): the mesh passes only when every cluster was read and no check found an error.
+    """
+    unread = list(unread)
     checks = []
-    for cid, title, dummy in CHECKS:
+    for cid, title, dummy in REPORTED:
         own = [f for f in findings if f["check"] == cid]
         if not own:
             continue
@@ -95,5 +111,5 @@ def summarize(findings, clusters):
         counts[f["level"]] = counts.get(f["level"], 0) + 1
     failed = [c["id"] for c in checks if c["status"] == "error"]
     warned = [c["id"] for c in checks if c["status"] == "warning"]
-    return {"clusters": list(clusters), "checks": checks, "counts": counts, "failed_checks": failed, "warning_checks": warned,
-            "passed": not failed}
+    return {"clusters": list(clusters) + [c for c in unread if c not in clusters], "unread_clusters": unread, "checks": checks,
+            "counts": counts, "failed_checks": failed, "warning_checks": warned, "passed": not failed and not unread}

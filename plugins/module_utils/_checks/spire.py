@@ -78,6 +78,7 @@ def check_spire_upstream_ca(snapshots, options=None):
         server = spire.get("server") or {}
         upstream = spire.get("upstream_ca") or {}
         bad = 0
+        unverified = 0  # what could not be checked gets a warning and no ok line
         if not server.get("present"):
             bad += 1
             findings.append(finding("spire_upstream_ca", cluster, "error", "SPIRE server config (ConfigMap with server.conf) not found in namespace %s" % (
@@ -98,7 +99,10 @@ def check_spire_upstream_ca(snapshots, options=None):
                 bad += 1
                 findings.append(finding("spire_upstream_ca", cluster, "error", "SPIRE upstream CA tls.crt is missing or not a PEM certificate", UPSTREAM_HINT))
             elif root_pem is None:
-                findings.append(finding("spire_upstream_ca", cluster, "warning", "no shared root known (no cacerts root, no root bundle given)", UPSTREAM_HINT))
+                unverified += 1
+                findings.append(finding("spire_upstream_ca", cluster, "warning",
+                                        "no shared root known (no cacerts root, no root bundle given): the upstream CA chain and "
+                                        "bundle.crt are not verified", UPSTREAM_HINT))
             else:
                 chain_pem = upstream.get("certificate")
                 if x509mod.sha256_fingerprint(certs[-1]) != root_fp:
@@ -125,8 +129,9 @@ def check_spire_upstream_ca(snapshots, options=None):
                 bad += 1
                 findings.append(finding("spire_upstream_ca", cluster, "error", "SPIRE upstream CA tls.key does not match tls.crt", UPSTREAM_HINT))
             elif upstream.get("key_matches") is None:
+                unverified += 1
                 findings.append(finding("spire_upstream_ca", cluster, "warning", "SPIRE upstream CA secret has no tls.key to compare", UPSTREAM_HINT))
-        if not bad:
+        if not bad and not unverified:
             findings.append(finding("spire_upstream_ca", cluster, "ok",
                                     "SPIRE upstream CA chains to the shared root (SHA256 %s), key matches, bundle configured" % (root_fp or "")[:16]))
     return findings

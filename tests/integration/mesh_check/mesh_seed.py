@@ -368,7 +368,7 @@ class MeshSeed(object):
 
     def faults(self):
         """The check_failures faults: dicts name, apply, clear, check (the check that must fail), fragment (in its message),
-        also (other checks allowed to fail as a consequence), skip (reason or None).
+        also (other checks allowed to fail as a consequence).
         The faults are written directly into the seeded objects; the simulated mesh (tests/emulator/mesh), when loaded,
         leaves these hand-seeded objects alone (its istiod is the one its ServiceMeshController deploys)."""
         a, b = self.clusters[0], self.clusters[1]
@@ -390,12 +390,24 @@ class MeshSeed(object):
         def env(cluster, **extra):
             return lambda: self._istiod_env(cluster, dict(ISTIOD_ENV, CLUSTER_ID=cluster, **extra))
 
-        def fault(name, apply, clear, check, fragment, also=(), skip=None):
-            return {"name": name, "apply": apply, "clear": clear, "check": check, "fragment": fragment, "also": set(also), "skip": skip}
+        def peer_address(value):
+            def apply():
+                path = "/apis/gateway.networking.k8s.io/v1/namespaces/istio-eastwest/gateways/istio-remote-peer-%s" % b
+                self.raw[a].patch(path, {"spec": {"addresses": [{"type": "IPAddress", "value": value}]}})
+                self.raw[a].patch(path + "/status", {"status": {"addresses": [{"type": "IPAddress", "value": value}]}})
+            return apply
+
+        def fault(name, apply, clear, check, fragment, also=()):
+            return {"name": name, "apply": apply, "clear": clear, "check": check, "fragment": fragment, "also": set(also)}
 
         return [
             fault("foreign_root", lambda: self._cacerts(b, p["istio-foreign"], p["foreign"]), lambda: self._cacerts(b, p["istio-" + b], p["root"]),
                   "intermediate_certs", "has incompatible intermediate certificates with cluster"),
+            fault("cacerts_without_key", lambda: self.raw[b].patch("/api/v1/namespaces/istio-system/secrets/cacerts", {"data": {"ca-key.pem": None}}),
+                  lambda: self._cacerts(b, p["istio-" + b], p["root"]), "intermediate_certs",
+                  "cacerts has no ca-key.pem: istiod cannot sign workload certificates with the plugged-in CA"),
+            fault("peer_address_of_no_cluster", peer_address("10.9.9.9"), peer_address(self.addresses[b]), "network",
+                  "Remote gateway istio-eastwest/istio-remote-peer-%s address 10.9.9.9 belongs to no cluster in the inventory" % b),
             fault("network_label_mismatch", label("broken-" + b), label(b), "network", "has network label %s, expected broken-%s" % (b, b)),
             fault("peer_disconnected", lambda: self.set_peer(a, b, connected=False), lambda: self.set_peer(a, b, connected=True),
                   "peers", "peer %s (network %s, gateway istio-eastwest/istio-remote-peer-%s) is not connected" % (b, b, b)),

@@ -6,6 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -64,15 +65,14 @@ def test_healthy_mesh_passes(mesh):
     assert summary["warning_checks"] == [], [(f["check"], f["cluster"], f["message"]) for f in findings if f["level"] == "warning"]
 
 
-FAULTS = ["foreign_root", "network_label_mismatch", "peer_disconnected", "peering_discovery_off", "select_workload_entries_false",
-          "stale_workload_entry", "classless_cluster_spiffe_ids", "spire_bundle_not_configured", "istiod_not_ready"]
+FAULTS = ["foreign_root", "cacerts_without_key", "peer_address_of_no_cluster", "network_label_mismatch", "peer_disconnected",
+          "peering_discovery_off", "select_workload_entries_false", "stale_workload_entry", "classless_cluster_spiffe_ids",
+          "spire_bundle_not_configured", "istiod_not_ready"]
 
 
 @pytest.mark.parametrize("name", FAULTS)
 def test_fault_fails_exactly_the_right_check(mesh, name):
     fault = dict((f["name"], f) for f in mesh.faults())[name]
-    if fault["skip"]:
-        pytest.skip(fault["skip"])
     check = fault["check"]
 
     def broken(summary, findings):
@@ -141,6 +141,12 @@ def test_playbook_unreadable_cluster_is_named(mesh, tmp_path):
     assert "cluster cluster9: could not load kubeconfig" in result.stdout
     assert "=== Cluster: cluster1 ===" in result.stdout  # the others are still checked
     assert '"snapshot"' not in result.stdout  # quiet: no raw snapshot in the output
+    assert "Multicluster check incomplete: cluster9 could not be read, the mesh was not fully checked" in result.stdout
+    assert "Multicluster check passed" not in result.stdout
+    report = json.loads((tmp_path / "reports" / "mesh-check.json").read_text())
+    assert report["summary"]["passed"] is False and report["summary"]["unread_clusters"] == ["cluster9"]
+    recap = dict(re.findall(r"^(cluster\d+)\s+: ok=\d+\s+changed=\d+\s+unreachable=\d+\s+failed=(\d+)", result.stdout, re.M))
+    assert recap == {"cluster1": "0", "cluster2": "0", "cluster9": "1"}, result.stdout[-3000:]  # the unread cluster fails alone
 
 
 def test_playbook_faulty_cluster_fails_alone_with_the_api_reason(mesh, tmp_path):
@@ -153,7 +159,14 @@ def test_playbook_faulty_cluster_fails_alone_with_the_api_reason(mesh, tmp_path)
     assert result.returncode != 0
     assert ("cluster cluster2: GET /api/v1/namespaces failed: 503 Service Unavailable: "
             "emulated fault: the server is currently unable to handle the request") in result.stdout, result.stdout[-3000:]
-    assert "=== Cluster: cluster1 ===" in result.stdout and "=== Cluster: cluster2 ===" not in result.stdout
+    assert "=== Cluster: cluster1 ===" in result.stdout
+    # cluster2 was not checked: its section holds only the read error (before, it had no section), and the mesh did not pass
+    section = result.stdout[result.stdout.index('"=== Cluster: cluster2 ==="'):]
+    section = section[:section.index('"",')]
+    assert re.findall(r'"(.*?)",?\n', section) == [
+        "=== Cluster: cluster2 ===", "❌ Cluster Read Check: not checked: cluster cluster2: GET /api/v1/namespaces failed: 503 Service Unavailable: "
+        "emulated fault: the server is currently unable to handle the request"], section
+    assert "Multicluster check incomplete: cluster2 could not be read, the mesh was not fully checked" in result.stdout
 
 
 def test_playbook_no_readable_cluster_fails_with_its_reason(mesh, tmp_path):
@@ -172,25 +185,46 @@ def test_playbook_check_mode_reads_only(mesh, tmp_path):
     assert "multicluster check passed" in result.stdout and "=== Cluster: cluster2 ===" in result.stdout
     assert not (tmp_path / "reports").exists()
     assert dict((c, mesh.handle.status(c)["writes"]) for c in mesh.clusters) == before
+    assert _changed(result) == {"cluster1": 1, "cluster2": 0}  # the report files would be written
 
 
-def test_snapshot_file_from_the_module(mesh, tmp_path):
-    """mesh_snapshot snapshot_file against a real API: 0600 file with the snapshot, no key material, a small result."""
+def _changed(result):
+    return dict((h, int(n)) for h, n in re.findall(r"^(cluster\d+)\s+: ok=\d+\s+changed=(\d+)", result.stdout, re.M))
+
+
+def test_playbook_rewrites_the_reports_only_when_they_change(mesh, tmp_path):
+    """A second run on an unchanged mesh changes nothing (the report files are left as they are), in check mode too."""
+    first = _playbook(mesh, tmp_path)
+    assert first.returncode == 0 and _changed(first) == {"cluster1": 1, "cluster2": 0}, first.stdout[-3000:]
+    reports = sorted((tmp_path / "reports").iterdir())
+    for path in reports:
+        os.utime(str(path), ns=(1, 1))
+    for extra in ((), ("--check",)):
+        again = _playbook(mesh, tmp_path, *extra)
+        assert again.returncode == 0 and _changed(again) == {"cluster1": 0, "cluster2": 0}, again.stdout[-3000:]
+        assert [os.stat(str(path)).st_mtime_ns for path in reports] == [1] * len(reports)
+
+
+def test_snapshot_info_from_the_module(mesh, tmp_path):
+    """mesh_snapshot_info against a real API: the snapshot in the result, no key material, and no file written anywhere."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     env = mesh.handle.env(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-                          ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
-    path = tmp_path / "cluster2.json"
-    args = "kubeconfig=%s context=cluster2 cluster_name=cluster2 license_check=false snapshot_file=%s" % (mesh.handle.kubeconfig, path)
-    result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-m", "meshops.ambient_spire.mesh_snapshot",
-                             "-a", args, "-e", "ansible_python_interpreter=%s" % sys.executable], env=env, cwd=ROOT, capture_output=True, text=True,
-                            timeout=120, check=False)
+                          ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", TMPDIR=str(scratch))
+    args = "kubeconfig=%s context=cluster2 cluster_name=cluster2 license_check=false" % mesh.handle.kubeconfig
+    before = dict((c, mesh.handle.status(c)["writes"]) for c in mesh.clusters)
+    result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible"), "localhost", "-m", "meshops.ambient_spire.mesh_snapshot_info",
+                             "-a", args, "-e", "ansible_python_interpreter=%s" % sys.executable], env=env, cwd=str(tmp_path), capture_output=True,
+                            text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     task = json.loads(result.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    assert task["snapshot_file"] == str(path) and "snapshot" not in task
-    assert task["summary"]["cluster"] == "cluster2" and task["summary"]["requests"] <= 15
-    text = path.read_text()
-    snap = json.loads(text)
-    assert oct(path.stat().st_mode & 0o777) == "0o600"
-    assert snap["cluster"] == "cluster2" and snap["cacerts"]["key_matches"] is True and snap["requests"] == task["summary"]["requests"]
+    snap = task["snapshot"]
+    assert task["changed"] is False and snap["cluster"] == "cluster2" and snap["requests"] <= 15
+    assert snap["cacerts"]["key_matches"] is True and snap["cacerts"]["key_present"] is True
+    text = json.dumps(task)
     for key in (mesh.pki["istio-cluster2"][1], mesh.pki["spire-cluster2"][1]):
         assert b64(key_pem(key)) not in text and key_pem(key).splitlines()[1] not in text
     assert "PRIVATE KEY" not in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tmp"]  # nothing written next to the run
+    assert not [name for name in os.listdir(str(scratch)) if name.startswith("k8srcp-")]  # no discovery cache either
+    assert dict((c, mesh.handle.status(c)["writes"]) for c in mesh.clusters) == before

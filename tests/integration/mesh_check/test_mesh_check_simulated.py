@@ -28,8 +28,6 @@ CLUSTERS = ["cluster1", "cluster2"]
 
 @pytest.fixture(scope="module")
 def site(emulator_factory, tmp_path_factory):
-    if not os.path.exists(os.path.join(ROOT, "playbooks", "site.yml")):
-        pytest.skip("playbooks/site.yml not available")
     handle = emulator_factory(CLUSTERS)
     work = tmp_path_factory.mktemp("site")
     env = handle.env(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")

@@ -26,7 +26,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shuti
 def test_html_report_screenshot(tmp_path):
     snaps = healthy(3)
     snaps["cluster3"]["gateways"] = [g for g in snaps["cluster3"]["gateways"] if g["name"] != "istio-remote-peer-cluster1"]
-    findings = registry.run_checks(snaps, {}, skip=["intermediate_certs", "spire_upstream_ca"])
+    findings = registry.run_checks(snaps, {})
     page = tmp_path / "report.html"
     page.write_text(_report.to_html(findings, registry.summarize(findings, snaps), snaps), encoding="utf-8")
     shot = tmp_path / "report.png"

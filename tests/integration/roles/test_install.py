@@ -143,7 +143,7 @@ FAULT_CUES = ("unable to handle the request", "connection reset", "EOF", "Connec
               "Max retries exceeded", "ProtocolError", "run again once the API is healthy")
 
 
-def test_api_faults_converge_through_retries_or_fail_clearly(emulator_factory):
+def test_api_faults_fail_clearly_and_a_rerun_converges(emulator_factory):
     handle = emulator_factory(["cluster1", "cluster2"])
     inventory = write_inventory(handle, extra={"mesh_api_retry_delay": 1})
     # 1. Every request to cluster2 fails: cluster2 fails after its retries with the API's reason; cluster1 converges.
@@ -159,21 +159,16 @@ def test_api_faults_converge_through_retries_or_fail_clearly(emulator_factory):
     with open(os.path.join(handle.base_dir, "pki", "root", "root-ca.crt")) as fh:
         root = fh.read()
 
-    # 2. A fraction of 5xx, connection resets and latency: converges through the retries, or fails clearly on cluster2 only.
-    handle.fault("cluster2", error_rate=0.03, error_code=503, reset_rate=0.02, latency_ms=20)
+    # 2. Most requests to cluster2 fail, at random (5xx and connection resets, with latency): whichever task meets them
+    #    first fails cluster2 after its retries, naming the fault (or, for a wait, what is not ready and for how long);
+    #    cluster1 converges. (With a small fraction of faults the outcome would be left to chance: this one is not.)
+    handle.fault("cluster2", error_rate=0.9, error_code=503, reset_rate=0.05, latency_ms=20)
     proc, _elapsed, recap = run_playbook(handle, inventory=inventory)
     lines = _summary_lines(proc)
-    assert recap["cluster1"]["failed"] == 0, proc.stdout[-4000:]
-    if proc.returncode == 0:
-        assert recap["cluster2"]["failed"] == 0 and lines["cluster2"] == "converged and linked to cluster1", lines
-    elif lines["cluster2"].startswith("converged"):
-        # the install converged; reading the cluster for the mesh check failed on a fault
-        assert lines["cluster2"] == "converged and linked to cluster1; FAILED in the mesh check (see above)", lines
-        assert any(cue in proc.stdout for cue in FAULT_CUES), proc.stdout[-4000:]
-    else:
-        # the reason names the fault, or (a wait that timed out while the API failed) what is not ready and for how long
-        assert re.match(r"FAILED at .+: ", lines["cluster2"]), lines
-        assert any(cue in lines["cluster2"] for cue in FAULT_CUES) or re.search(r" after \d+ x \d+ s", lines["cluster2"]), lines
+    assert proc.returncode != 0 and recap["cluster2"]["failed"] == 1 and recap["cluster1"]["failed"] == 0, proc.stdout[-4000:]
+    assert re.match(r"FAILED at .+: ", lines["cluster2"]), lines
+    assert any(cue in lines["cluster2"] for cue in FAULT_CUES) or re.search(r" after \d+ x \d+ s", lines["cluster2"]), lines
+    assert lines["cluster1"] == "converged, not linked: no other cluster converged", lines
 
     # 3. Faults cleared; on cluster1 the SPIRE release left pending as by an interrupted upgrade, and the Gloo Operator
     #    release failed half-way as by an interrupted install (kubernetes.core.helm alone would call it converged): a

@@ -9,7 +9,6 @@ import threading
 import pytest
 
 from ansible_collections.meshops.ambient_spire.plugins.module_utils import _k8s_snapshot as snap_mod
-from ansible_collections.meshops.ambient_spire.plugins.module_utils import _k8s_client as client_mod
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_snapshot import SnapshotError, for_each_cluster
 
 
@@ -294,34 +293,6 @@ def test_hcl_configs():
 def test_mesh_config_default_trust_domain():
     cms = [{"metadata": {"name": "istio"}, "data": {"mesh": "defaultConfig: {}\n"}}]
     assert snap_mod.mesh_config(cms) == {"name": "istio", "trust_domain": "cluster.local"}
-
-
-def test_auth_resolution_env_and_direct(tmp_path):
-    env = {"K8S_AUTH_CONTEXT": "envctx", "K8S_AUTH_VERIFY_SSL": "no", "K8S_AUTH_KUBECONFIG": "/x"}
-    auth = client_mod.resolve_auth({"context": None, "kubeconfig": "/y"}, env)
-    assert auth == {"context": "envctx", "validate_certs": False, "kubeconfig": "/y"}
-    assert client_mod.direct_auth({"host": "https://h", "api_key": "t"})
-    assert not client_mod.direct_auth({"host": "https://h"})
-    conf = client_mod.build_configuration({"host": "https://h:6443", "api_key": "tok", "validate_certs": False})
-    assert conf.host == "https://h:6443" and conf.api_key == {"authorization": "Bearer tok"} and conf.verify_ssl is False
-    with pytest.raises(client_mod.K8sClientError) as exc:
-        client_mod.build_configuration({"kubeconfig": str(tmp_path / "missing"), "context": "nope"})
-    assert "context nope" in str(exc.value)
-
-
-def test_kubeconfig_dict_and_sensitive_values(tmp_path):
-    kc = {"apiVersion": "v1", "kind": "Config", "current-context": "a",
-          "clusters": [{"name": "a", "cluster": {"server": "https://127.0.0.1:1", "certificate-authority-data": "Q0E="}}],
-          "users": [{"name": "a", "user": {"token": "s3cr3t"}}],
-          "contexts": [{"name": "a", "context": {"cluster": "a", "user": "a"}}]}
-    assert client_mod.sensitive_kubeconfig_values(kc) == {"s3cr3t", "Q0E="}
-    conf = client_mod.build_configuration({"kubeconfig": {"apiVersion": "v1", "kind": "Config", "current-context": "a",
-                                                          "clusters": [{"name": "a", "cluster": {"server": "https://127.0.0.1:1"}}],
-                                                          "users": [{"name": "a", "user": {"token": "s3cr3t"}}],
-                                                          "contexts": [{"name": "a", "context": {"cluster": "a", "user": "a"}}]}})
-    assert conf.host == "https://127.0.0.1:1"
-    assert set(client_mod.auth_argument_spec()) == set(client_mod.AUTH_ARG_SPEC)
-    assert client_mod.AUTH_ARG_SPEC["api_key"]["no_log"] and client_mod.AUTH_ARG_SPEC["password"]["no_log"]
 
 
 def test_for_each_cluster_runs_the_clusters_at_the_same_time():

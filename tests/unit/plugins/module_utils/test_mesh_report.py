@@ -14,11 +14,9 @@ from mesh_fixtures import healthy  # noqa: E402  pylint: disable=wrong-import-po
 from ansible_collections.meshops.ambient_spire.plugins.module_utils import _report  # noqa: E402
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks import registry  # noqa: E402
 
-NO_PKI = ["intermediate_certs", "spire_upstream_ca"]
-
 
 def _run(snaps, **options):
-    findings = registry.run_checks(snaps, options, skip=NO_PKI)
+    findings = registry.run_checks(snaps, options)
     return findings, registry.summarize(findings, snaps)
 
 
@@ -33,7 +31,9 @@ def test_text_healthy_one_line_per_check():
     assert "⚠️ Stale Workloads Check: no autogenflat workload entries found" in lines
     assert lines[-1] == "✅ Multicluster check passed with warnings (2 warnings)"
     section = lines[1:lines.index("=== Cluster: cluster2 ===") - 1]
-    assert len(section) == len(registry.CHECK_IDS) - len(NO_PKI)
+    assert len(section) == len(registry.CHECK_IDS)
+    assert "✅ Intermediate Certs Compatibility Check: all clusters have compatible intermediate certificates" in section
+    assert any(line.startswith("✅ SPIRE Upstream CA Check: SPIRE upstream CA chains to the shared root") for line in section)
 
 
 def test_text_verbose_has_sections_details_hints():
@@ -67,7 +67,7 @@ def test_json_and_junit():
     assert doc["summary"]["failed_checks"] == ["pods_istiod"] and doc["meta"] == {"x": 1}
     root = ET.fromstring(_report.to_junit(findings, summary).encode("utf-8"))
     cases = root.findall(".//testcase")
-    assert len(cases) == 2 * (len(registry.CHECK_IDS) - len(NO_PKI))
+    assert len(cases) == 2 * len(registry.CHECK_IDS)
     failed = [c for c in cases if c.find("failure") is not None]
     assert [c.get("name") for c in failed] == ["Pod Check (istiod) [cluster2]"]
     assert root.get("failures") == "1"
@@ -89,3 +89,24 @@ def test_topology_and_html():
     assert html.startswith("<!DOCTYPE html>") and "<svg" in html and "cluster3" in html
     assert "#d3302f" in html and "stroke-dasharray" in html
     assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")  # self-contained
+
+
+def test_a_cluster_not_read_is_in_every_format():
+    snaps = healthy()
+    del snaps["cluster2"]
+    findings = registry.unread_findings([("cluster2", "cluster cluster2: GET /api/v1/namespaces failed: 503")]) + registry.run_checks(snaps, {})
+    summary = registry.summarize(findings, snaps, ["cluster2"])
+    assert summary["passed"] is False and summary["clusters"] == ["cluster1", "cluster2"] and summary["failed_checks"] == ["cluster_read"]
+    lines = _report.text_lines(findings, summary)
+    assert lines[lines.index("=== Cluster: cluster2 ===") + 1] == "❌ Cluster Read Check: not checked: cluster cluster2: GET /api/v1/namespaces failed: 503"
+    assert lines[-3:] == ["❌ Multicluster check incomplete: cluster2 could not be read, the mesh was not fully checked",
+                          "The checks found no issue in the clusters read (1 warnings)",
+                          "Run with verbose output (-v / mesh_check_verbose: true) to see details and troubleshooting hints"]
+    assert json.loads(_report.to_json(findings, summary))["summary"]["unread_clusters"] == ["cluster2"]
+    root = ET.fromstring(_report.to_junit(findings, summary).encode("utf-8"))
+    failed = [c.get("name") for c in root.findall(".//testcase") if c.find("failure") is not None]
+    assert failed == ["Cluster Read Check [cluster2]"] and root.get("failures") == "1"
+    html = _report.to_html(findings, summary, snaps)
+    assert "Multicluster check not fully checked (cluster2 could not be read)" in html and 'class="verdict issues"' in html
+    nodes, edges = _report.topology(snaps, findings, summary["clusters"])
+    assert nodes == [{"name": "cluster1", "status": "warning"}, {"name": "cluster2", "status": "error"}]

@@ -5,19 +5,9 @@ __metaclass__ = type
 import os
 import sys
 
-import pytest
-
 sys.path.insert(0, os.path.dirname(__file__))
 
 from mesh_fixtures import cacerts, errors, healthy, pem, pki, warnings  # noqa: E402  pylint: disable=wrong-import-position
-
-try:
-    from ansible_collections.meshops.ambient_spire.plugins.module_utils import _x509, _cert_chain  # noqa: F401  pylint: disable=unused-import
-    HAS_PKI = True
-except ImportError:
-    HAS_PKI = False
-
-pytestmark = pytest.mark.skipif(not HAS_PKI, reason="pki module_utils (_x509, _cert_chain) not available yet")
 
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks import certs  # noqa: E402
 
@@ -51,7 +41,10 @@ def test_certs_chain_does_not_verify():
     bad = cacerts(p["istio-foreign"], p["root"])
     snaps["cluster1"]["cacerts"] = bad
     errs = errors(certs.check_intermediate_certs(snaps), cluster="cluster1")
-    assert errs
+    reason = "'istio foreign' is issued by 'CN=Foreign Root CA,O=emulator', which is neither the root 'SPIRE Root CA' nor a certificate of the chain"
+    assert "cacerts: " + reason in [e["message"] for e in errs]
+    assert ("cluster cluster1 has incompatible intermediate certificates with cluster cluster2: the cacerts of cluster cluster1 cannot be used: "
+            + reason) in [e["message"] for e in errs]
 
 
 def test_certs_configmap_differs_key_mismatch_missing():
@@ -79,4 +72,18 @@ def test_certs_expiry_warning():
     p = pki()
     snaps["cluster1"]["cacerts"] = cacerts(p["spire-short"], p["root"])
     findings = certs.check_intermediate_certs(snaps, {"warning_days": 90})
-    assert warnings(findings, cluster="cluster1") or errors(findings, cluster="cluster1")
+    assert not errors(findings)
+    assert [f["message"].split(" day(s)")[0] for f in warnings(findings, cluster="cluster1")] == ["cacerts: 'spire short' expires in 9"]
+    assert not warnings(findings, cluster="cluster2")
+
+
+def test_certs_without_ca_key_is_an_error():
+    """A cacerts without ca-key.pem (key_present false): istiod cannot sign, the check must not pass (regression)."""
+    snaps = healthy()
+    snaps["cluster2"]["cacerts"].update(key_present=False, key_matches=None)
+    findings = certs.check_intermediate_certs(snaps)
+    message = "cacerts has no ca-key.pem: istiod cannot sign workload certificates with the plugged-in CA"
+    assert message in [e["message"] for e in errors(findings, cluster="cluster2")]
+    assert not [f for f in findings if f["level"] == "ok"]
+    snaps["cluster2"]["cacerts"]["format"] = "tls"
+    assert "cacerts has no tls.key" in errors(certs.check_intermediate_certs(snaps), cluster="cluster2")[0]["message"]

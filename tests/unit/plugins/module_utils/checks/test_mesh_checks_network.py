@@ -74,6 +74,37 @@ def test_network_remote_gateway_unknown_address():
     gw["name"] = "istio-remote-peer-elsewhere"
     findings = nw.check_network(snaps)
     assert "belongs to no cluster in the inventory" in warnings(findings, cluster="cluster1")[0]["message"]
+    assert "it names cluster elsewhere, which is not checked in this run" in warnings(findings, cluster="cluster1")[0]["message"]
+    assert not errors(findings) and [f["cluster"] for f in findings if f["level"] == "ok"] == ["cluster2"]
+
+
+def test_network_remote_gateway_address_of_no_cluster_is_an_error():
+    """A peer named after a cluster of the run whose address is no cluster's is not taken for that cluster (regression)."""
+    snaps = healthy()
+    gw = snaps["cluster1"]["gateways"][1]
+    gw["spec_addresses"] = gw["status_addresses"] = [{"type": "IPAddress", "value": "10.9.9.9"}]
+    findings = nw.check_network(snaps)
+    assert [e["message"] for e in errors(findings)] == [
+        "Remote gateway istio-eastwest/istio-remote-peer-cluster2 address 10.9.9.9 belongs to no cluster in the inventory "
+        "(no east-west gateway of cluster cluster2 has it)"]
+    assert [f["cluster"] for f in findings if f["level"] == "ok"] == ["cluster2"]
+    assert [e["level"] for e in nw.check_network(snaps, {"precheck": True}) if e["cluster"] == "cluster1" and "10.9.9.9" in e["message"]] == [
+        "warning"]
+
+
+def test_network_remote_gateway_without_address_is_an_error():
+    snaps = healthy()
+    gw = snaps["cluster1"]["gateways"][1]
+    gw["spec_addresses"] = gw["status_addresses"] = []
+    assert [e["message"] for e in errors(nw.check_network(snaps))] == [
+        "Remote gateway istio-eastwest/istio-remote-peer-cluster2 (for cluster cluster2) has no address: its network cannot be verified"]
+
+
+def test_network_no_ok_line_next_to_a_warning():
+    snaps = healthy()
+    snaps["cluster2"]["ztunnel_daemonsets"] = []
+    findings = nw.check_network(snaps)
+    assert [f["cluster"] for f in findings if f["level"] == "ok"] == ["cluster1"]
 
 
 def test_network_duplicate_unless_flat():

@@ -14,25 +14,12 @@ from mesh_fixtures import errors, healthy, pem, pki, warnings  # noqa: E402  pyl
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks import spire as sp  # noqa: E402
 
 
-def _pki_available():
-    try:
-        from ansible_collections.meshops.ambient_spire.plugins.module_utils import _x509, _cert_chain  # noqa: F401  pylint: disable=unused-import
-    except ImportError:
-        return False
-    return True
-
-
-needs_pki = pytest.mark.skipif(not _pki_available(), reason="pki module_utils (_x509, _cert_chain) not available yet")
-
-
-@needs_pki
 def test_upstream_ca_pass():
     findings = sp.check_spire_upstream_ca(healthy())
     assert not errors(findings) and not warnings(findings)
     assert all(f["message"].startswith("SPIRE upstream CA chains to the shared root") for f in findings)
 
 
-@needs_pki
 def test_upstream_ca_bundle_not_configured():
     snaps = healthy()
     snaps["cluster2"]["spire"]["server"]["bundle_file_path"] = False
@@ -42,7 +29,6 @@ def test_upstream_ca_bundle_not_configured():
     assert "secret.data.bundle" in errs[0]["hint"]
 
 
-@needs_pki
 def test_upstream_ca_foreign_chain_and_bundle():
     snaps = healthy()
     foreign = pki()["foreign"]
@@ -55,7 +41,25 @@ def test_upstream_ca_foreign_chain_and_bundle():
     assert errs and all(e["cluster"] == "cluster1" for e in errs)
 
 
-@needs_pki
+def test_upstream_ca_no_ok_line_for_what_was_not_verified():
+    """No shared root, or no tls.key: a warning says what was not verified, and no ok line claims it (regression)."""
+    snaps = healthy()
+    for snap in snaps.values():
+        snap["cacerts"] = {"present": False}  # no root to compare with, and none configured
+    snaps["cluster2"]["spire"]["upstream_ca"]["key_matches"] = None
+    findings = sp.check_spire_upstream_ca(snaps)
+    assert not errors(findings)
+    assert [f["message"] for f in warnings(findings, cluster="cluster1")] == [
+        "no shared root known (no cacerts root, no root bundle given): the upstream CA chain and bundle.crt are not verified"]
+    assert "SPIRE upstream CA secret has no tls.key to compare" in [f["message"] for f in warnings(findings, cluster="cluster2")]
+    assert [f for f in findings if f["level"] == "ok"] == []
+    snaps = healthy()
+    snaps["cluster2"]["spire"]["upstream_ca"]["key_matches"] = None  # root known, key missing
+    findings = sp.check_spire_upstream_ca(snaps)
+    assert [f["cluster"] for f in findings if f["level"] == "ok"] == ["cluster1"]
+    assert [f["message"] for f in warnings(findings)] == ["SPIRE upstream CA secret has no tls.key to compare"]
+
+
 def test_upstream_ca_key_mismatch_missing_secret_and_server():
     snaps = healthy()
     snaps["cluster1"]["spire"]["upstream_ca"]["key_matches"] = False
@@ -68,14 +72,12 @@ def test_upstream_ca_key_mismatch_missing_secret_and_server():
     assert any("SPIRE server config" in m for m in msgs)
 
 
-@needs_pki
 def test_upstream_ca_configured_root_wins():
     snaps = healthy()
     errs = errors(sp.check_spire_upstream_ca(snaps, {"root_ca_pem": pem(pki()["foreign"][0])}))
     assert len({e["cluster"] for e in errs}) == 2
 
 
-@needs_pki
 def test_upstream_ca_bad_pem():
     snaps = healthy()
     snaps["cluster1"]["spire"]["upstream_ca"]["certificate"] = "not a pem"
