@@ -9,6 +9,8 @@ import logging
 import pkgutil
 import secrets
 
+from emulator import authz, discovery
+from emulator.admission import DEFAULT_CLASS_ANNOTATION
 from emulator.errors import ApiError
 from emulator.kinds import Registry, resource_type, split_api_version
 from emulator.store import Store
@@ -20,6 +22,8 @@ WriteEvent.__doc__ = ("A committed write as controllers see it: type ADDED/MODIF
                       "namespace ('' when cluster-scoped), name, object (a copy) and old_object (a copy or None).")
 
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+DEFAULT_STORAGE_CLASS = "standard"
+STORAGE_CLASS_PROVISIONER = "rancher.io/local-path"
 FAULT_DEFAULTS = {"error_rate": 0.0, "error_code": 503, "latency_ms": 0, "reset_rate": 0.0, "outage": False,
                   "token_revoked": False, "conflict_rate": 0.0}
 
@@ -37,12 +41,17 @@ class Cluster:
     logic as HTTP writes, fire watch events and write hooks, but do not count as client writes in `status`.
     """
 
-    def __init__(self, emulator, name, index, nodes=2):
+    def __init__(self, emulator, name, index, nodes=2, version=None, storage_class=DEFAULT_STORAGE_CLASS, users=()):
         self.emulator = emulator
         self.name = name
         self.index = index
         self.nodes = nodes
         self.token = secrets.token_urlsafe(24)
+        self.version = discovery.version_info(version)
+        self.storage_class = storage_class
+        self.users = authz.Users(self.token)
+        for user in users:
+            self.users.add(user["name"], user.get("rules"), user.get("groups"), user.get("token"))
         self.registry = Registry()
         self.store = Store(self.registry)
         self.stats = collections.Counter()
@@ -141,8 +150,30 @@ class Cluster:
         """Whether every queued write hook has run."""
         return not self._queue
 
+    def set_default_storage_class(self, name=DEFAULT_STORAGE_CLASS, binding_mode="WaitForFirstConsumer"):
+        """Make `name` the only default StorageClass (created like kind's local-path class when missing); None: no
+        default at all (the annotation is removed from every class, the emulator's own class is deleted)."""
+        for sc in self.list("storage.k8s.io/v1", "StorageClass"):
+            annotations = sc["metadata"].get("annotations") or {}
+            if sc["metadata"]["name"] != name and annotations.get(DEFAULT_CLASS_ANNOTATION) == "true":
+                if name is None and sc["metadata"]["name"] == self.storage_class:
+                    self.delete("storage.k8s.io/v1", "StorageClass", sc["metadata"]["name"])
+                else:
+                    self.patch("storage.k8s.io/v1", "StorageClass", sc["metadata"]["name"],
+                               {"metadata": {"annotations": {DEFAULT_CLASS_ANNOTATION: None}}})
+        if name is not None:
+            if self.get("storage.k8s.io/v1", "StorageClass", name) is None:
+                self.create({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {
+                    "name": name, "annotations": {DEFAULT_CLASS_ANNOTATION: "true"}},
+                    "provisioner": STORAGE_CLASS_PROVISIONER, "reclaimPolicy": "Delete", "volumeBindingMode": binding_mode})
+            else:
+                self.patch("storage.k8s.io/v1", "StorageClass", name, {"metadata": {"annotations": {DEFAULT_CLASS_ANNOTATION: "true"}}})
+        self.storage_class = name
+        return self.list("storage.k8s.io/v1", "StorageClass")
+
     def bootstrap(self):
-        """Create the objects every cluster starts with: namespaces, the kubernetes Service."""
+        """Create the objects every cluster starts with: namespaces, the kubernetes Service, Nodes, the default
+        StorageClass (unless started without)."""
         for ns in DEFAULT_NAMESPACES:
             self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
         self.create({"apiVersion": "v1", "kind": "Service", "metadata": {
@@ -158,18 +189,22 @@ class Cluster:
                 "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"}],
                 "addresses": [{"type": "InternalIP", "address": "172.18.%d.%d" % (self.index, i + 1)},
                               {"type": "Hostname", "address": name}],
-                "nodeInfo": {"kubeletVersion": "v1.33.1", "operatingSystem": "linux", "architecture": "amd64",
+                "nodeInfo": {"kubeletVersion": self.version["gitVersion"], "operatingSystem": "linux", "architecture": "amd64",
                              "containerRuntimeVersion": "containerd://2.0.0"},
                 "capacity": {"cpu": "8", "memory": "32Gi", "pods": "110"},
                 "allocatable": {"cpu": "8", "memory": "32Gi", "pods": "110"}}
             self.update_status(node)
+        if self.storage_class:
+            self.set_default_storage_class(self.storage_class)
 
 
 class Emulator:
     """Every emulated cluster of one process, plus the registrations controllers make in setup()."""
 
-    def __init__(self, names, nodes=2):
-        self.clusters = {name: Cluster(self, name, i, nodes) for i, name in enumerate(names)}
+    def __init__(self, names, nodes=2, options=None):
+        """options: {cluster name: {"version": "1.29", "storage_class": "standard" or None, "users": [{name, rules, ...}]}}."""
+        options = options or {}
+        self.clusters = {name: Cluster(self, name, i, nodes, **options.get(name, {})) for i, name in enumerate(names)}
         self.admin_token = secrets.token_urlsafe(24)
         self.ca_pem = None         # PEM text of the CA that signs the serving certificate (set by serve())
         self._handlers = []        # (callable, {(group, kind)} or None)
