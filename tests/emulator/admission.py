@@ -252,7 +252,7 @@ def validate_namespace_labels(rtype, obj):
                           'Invalid value: "%s": must be one of privileged, baseline, restricted' % value)
 
 
-def _pod_security(store, obj, pod_spec, namespace, is_pod):
+def _pod_security(store, obj, pod_spec, namespace, is_pod, shown_name=""):
     """Refuse a pod violating the enforce level (403); warnings for the warn level."""
     ns_obj = _get(store, "v1", "Namespace", namespace)
     warnings = []
@@ -260,8 +260,7 @@ def _pod_security(store, obj, pod_spec, namespace, is_pod):
         level, label = namespace_policy(ns_obj, "enforce")
         detail = evaluate_pod_security(level, pod_spec)
         if detail:
-            meta = obj["metadata"]
-            raise forbidden("pods", meta.get("name") or meta.get("generateName") or "", 'violates PodSecurity "%s": %s' % (label, detail))
+            raise forbidden("pods", shown_name, 'violates PodSecurity "%s": %s' % (label, detail))
     level, label = namespace_policy(ns_obj, "warn")
     detail = evaluate_pod_security(level, pod_spec)
     if detail:
@@ -274,14 +273,13 @@ def _token_volume_name():
     return "kube-api-access-" + "".join(secrets.choice(string.ascii_lowercase + string.digits) for _i in range(5))
 
 
-def _service_account(store, obj, namespace):
+def _service_account(store, obj, namespace, shown_name):
     spec = obj["spec"]
-    meta = obj["metadata"]
     name = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
     spec["serviceAccountName"] = spec["serviceAccount"] = name
     account = _get(store, "v1", "ServiceAccount", name, namespace)
     if account is None:
-        raise forbidden("pods", meta.get("name") or meta.get("generateName") or "",
+        raise forbidden("pods", shown_name,
                         'error looking up service account %s/%s: serviceaccount "%s" not found' % (namespace, name, name))
     automount = spec.get("automountServiceAccountToken")
     if automount is None:
@@ -322,14 +320,15 @@ def default_storage_class(store):
     return defaults[-1] if defaults else None
 
 
-def admit_create(store, rtype, obj):
-    """Mutating then validating admission of a create; returns warnings, raises ApiError(403/422)."""
+def admit_create(store, rtype, obj, shown_name):
+    """Mutating then validating admission of a create; returns warnings, raises ApiError(403/422). shown_name: the
+    name errors show (the generateName of an object whose name is generated)."""
     key = (rtype.group, rtype.kind)
     namespace = obj["metadata"].get("namespace", "")
     if key == ("", "Pod"):
-        _service_account(store, obj, namespace)
+        _service_account(store, obj, namespace, shown_name)
         _tolerations_and_priority(obj["spec"])
-        return _pod_security(store, obj, obj["spec"], namespace, True)
+        return _pod_security(store, obj, obj["spec"], namespace, True, shown_name)
     if key == ("", "PersistentVolumeClaim"):
         spec = obj.setdefault("spec", {})
         if spec.get("storageClassName") is None:

@@ -152,15 +152,12 @@ class Cluster:
 
     def set_default_storage_class(self, name=DEFAULT_STORAGE_CLASS, binding_mode="WaitForFirstConsumer"):
         """Make `name` the only default StorageClass (created like kind's local-path class when missing); None: no
-        default at all (the annotation is removed from every class, the emulator's own class is deleted)."""
+        default at all (the annotation is removed from every class; the classes stay)."""
         for sc in self.list("storage.k8s.io/v1", "StorageClass"):
             annotations = sc["metadata"].get("annotations") or {}
             if sc["metadata"]["name"] != name and annotations.get(DEFAULT_CLASS_ANNOTATION) == "true":
-                if name is None and sc["metadata"]["name"] == self.storage_class:
-                    self.delete("storage.k8s.io/v1", "StorageClass", sc["metadata"]["name"])
-                else:
-                    self.patch("storage.k8s.io/v1", "StorageClass", sc["metadata"]["name"],
-                               {"metadata": {"annotations": {DEFAULT_CLASS_ANNOTATION: None}}})
+                self.patch("storage.k8s.io/v1", "StorageClass", sc["metadata"]["name"],
+                           {"metadata": {"annotations": {DEFAULT_CLASS_ANNOTATION: None}}})
         if name is not None:
             if self.get("storage.k8s.io/v1", "StorageClass", name) is None:
                 self.create({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {

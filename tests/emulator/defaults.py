@@ -99,7 +99,15 @@ def pod_spec(spec, pod=False):
 def _template(obj):
     template = (obj.get("spec") or {}).get("template")
     if isinstance(template, dict):
+        _drop_null_timestamp(template)
         pod_spec(template.setdefault("spec", {}))
+
+
+def _drop_null_timestamp(template):
+    """Go clients send a template's zero creationTimestamp as null; it means "unset" (and compares equal to it)."""
+    meta = template.get("metadata")
+    if isinstance(meta, dict) and "creationTimestamp" in meta and meta["creationTimestamp"] is None:
+        del meta["creationTimestamp"]
 
 
 def deployment(obj):
@@ -141,6 +149,7 @@ def statefulset(obj):
     spec.setdefault("revisionHistoryLimit", 10)
     for claim in spec.get("volumeClaimTemplates") or []:
         if isinstance(claim, dict):
+            _drop_null_timestamp(claim)
             pvc_spec(claim.setdefault("spec", {}))
             claim.setdefault("status", {}).setdefault("phase", "Pending")
     _template(obj)

@@ -390,11 +390,11 @@ def apply(rtype, live, merged, applied, manager, force, builtin=True, api_versio
     identity = (manager, "Apply", "")
     last = next((paths for entry, paths in base if _identity(entry) == identity), set())
     others = [(entry, paths) for entry, paths in base if _identity(entry) != identity]
-    owned_by_others = set()
-    for _entry, paths in others:
+    kept = set()     # what someone still owns, and every node leading to it
+    for paths in [new_set] + [paths for _entry, paths in others]:
         for path in paths:
-            owned_by_others.update(path[:n] for n in range(1, len(path) + 1))
-    remove_paths(merged, {p for p in last - new_set if p not in owned_by_others})
+            kept.update(path[:n] for n in range(1, len(path) + 1))
+    remove_paths(merged, {p for p in last - new_set if p not in kept})
     before = tracked(live, has_status, subresource) if live is not None else {}
     added, removed, modified = compare(before, tracked(merged, has_status, subresource), builtin)
     changed = added | modified

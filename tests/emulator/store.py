@@ -297,7 +297,9 @@ class Store:
         request (an Update); applied: the configuration when server-side apply creates the object."""
         obj = copy.deepcopy(obj)
         meta = obj.get("metadata") if isinstance(obj, dict) else None
+        shown_name = None     # admission errors name a generated object by its generateName (the name comes later)
         if isinstance(meta, dict) and not meta.get("name") and meta.get("generateName"):
+            shown_name = meta["generateName"]
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
         meta = self._validate(rtype, obj, namespace)
         if self.entry(rtype, meta.get("namespace"), meta["name"]) is not None:
@@ -320,7 +322,7 @@ class Store:
             fieldmanager.apply(rtype, None, obj, applied, manager, False, builtin)
         else:
             fieldmanager.update(rtype, None, obj, manager or self._controller_manager(rtype), None, builtin)
-        self.warnings.extend(admission.admit_create(self, rtype, obj))
+        self.warnings.extend(admission.admit_create(self, rtype, obj, shown_name or obj["metadata"]["name"]))
         if dry_run:
             return obj
         self._register(rtype, obj)
@@ -338,7 +340,17 @@ class Store:
 
     @staticmethod
     def _validate_spec(rtype, obj):
-        """The few spec validations clients trip over."""
+        """The few spec validations clients trip over (and controllers rely on)."""
+        if rtype.group == "apps" and rtype.kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"):
+            spec = obj.get("spec") or {}
+            selector = spec.get("selector")
+            if not isinstance(selector, dict) or not (selector.get("matchLabels") or selector.get("matchExpressions")):
+                raise errors.invalid(rtype, obj["metadata"]["name"], "spec.selector", "Required value")
+            labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+            if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+                shown = "map[string]string{%s}" % ", ".join('"%s":"%s"' % kv for kv in sorted(labels.items()))
+                raise errors.invalid(rtype, obj["metadata"]["name"], "spec.template.metadata.labels",
+                                     "Invalid value: %s: `selector` does not match template `labels`" % shown)
         if rtype.kind == "Job" and rtype.group == "batch":
             policy = ((obj["spec"].get("template") or {}).get("spec") or {}).get("restartPolicy")
             if policy not in ("OnFailure", "Never"):
@@ -434,6 +446,7 @@ class Store:
             obj["metadata"] = dict(obj["metadata"], **keep)
             obj["metadata"].pop("resourceVersion", None)
             self._update_defaults(rtype, obj, current)
+            self._validate_spec(rtype, obj)
             self.warnings.extend(admission.admit_write(self, rtype, obj))
             if "generation" in keep and _without(obj, "metadata", "status", "apiVersion", "kind") != \
                     _without(current, "metadata", "status", "apiVersion", "kind"):

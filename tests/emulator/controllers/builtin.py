@@ -161,6 +161,15 @@ def _volume_gate(cluster, pod):
     return ""
 
 
+def _selected_node(cluster, pod):
+    """The node the scheduler picked for the pod's WaitForFirstConsumer claims, if any."""
+    for claim in _claims(pod):
+        pvc = cluster.get("v1", "PersistentVolumeClaim", claim, pod["metadata"]["namespace"])
+        if pvc is not None and _annotations(pvc).get(SELECTED_NODE):
+            return _annotations(pvc)[SELECTED_NODE]
+    return None
+
+
 def _unschedulable(cluster, pod, reason):
     nodes = len(cluster.list("v1", "Node"))
     message = "0/%d nodes are available: %s. preemption: 0/%d nodes are available: %d Preemption is not helpful for scheduling." % (
@@ -193,9 +202,10 @@ def pod_status(cluster, pod):
     if gate == "":
         return
     nodes = sorted(n["metadata"]["name"] for n in cluster.list("v1", "Node"))
-    node = pod["spec"].get("nodeName")
+    node = pod["spec"].get("nodeName") or _selected_node(cluster, pod)
     if not node and nodes:
         node = nodes[_next(cluster, "schedule") % len(nodes)]
+    if node and not pod["spec"].get("nodeName"):
         pod = _quietly(cluster.patch, "v1", "Pod", pod["metadata"]["name"], {"spec": {"nodeName": node}},
                        pod["metadata"]["namespace"])
         if pod is None:
