@@ -181,15 +181,17 @@ def to_fields_v1(paths):
         node = root
         for element in path:
             node = node.setdefault(_element_key(element), {})
-    def mark(node, prefix):
-        for key, child in node.items():
-            element = tuple(key.split(":", 1))
-            path = prefix + (element,)
-            mark(child, path)
-            if child and path in members:
-                child["."] = {}
-    mark(root, ())
+    _mark_members(root, (), members)
     return _sorted(root)
+
+
+def _mark_members(node, prefix, members):
+    """Add "." to the nodes that are members themselves and have children."""
+    for key, child in node.items():
+        path = prefix + (tuple(key.split(":", 1)),)
+        _mark_members(child, path, members)
+        if child and path in members:
+            child["."] = {}
 
 
 def _sorted(node):

@@ -48,8 +48,8 @@ def _bind(cluster, pvc, pv, provisioner=None):
     annotations = dict(BOUND_BY)
     if provisioner:
         annotations.update({"volume.beta.kubernetes.io/storage-provisioner": provisioner, "volume.kubernetes.io/storage-provisioner": provisioner})
-    pvc = _quietly(cluster.patch, "v1", "PersistentVolumeClaim", name, {"metadata": {"annotations": annotations},
-                                                                          "spec": {"volumeName": pv_name}}, ns)
+    patch = {"metadata": {"annotations": annotations}, "spec": {"volumeName": pv_name}}
+    pvc = _quietly(cluster.patch, "v1", "PersistentVolumeClaim", name, patch, ns)
     if pvc is None:
         return
     _quietly(cluster.update_status, dict(pvc, status={"phase": "Bound", "accessModes": (pv.get("spec") or {}).get("accessModes") or [],

@@ -48,6 +48,17 @@ def wait_for(predicate, timeout=30.0, interval=0.1, what="condition"):
     raise AssertionError("timed out waiting for %s (last: %r)" % (what, value))
 
 
+def wait_value(fetch, accept, timeout=30.0, interval=0.1, what="condition"):
+    """Poll fetch() until accept(value) holds; returns that value."""
+    last = []
+
+    def attempt():
+        last[:] = [fetch()]
+        return accept(last[0])
+    wait_for(attempt, timeout, interval, what)
+    return last[0]
+
+
 def kubectl_json(handle, *args, context="cluster1"):
     """kubectl ... -o json, decoded."""
     return json.loads(handle.kubectl(*args, "-o", "json", context=context).stdout)

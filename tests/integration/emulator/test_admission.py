@@ -5,7 +5,7 @@ import base64
 import json
 
 import pytest
-from kube import condition, kubectl_json, ok, request, wait_for
+from kube import condition, kubectl_json, ok, request, wait_for, wait_value
 
 pytestmark = pytest.mark.slow
 
@@ -38,8 +38,8 @@ def test_pods_need_their_service_account(emulator):
     ok(emulator, "cluster2", "POST", "/apis/apps/v1/namespaces/sa-test/deployments", {"metadata": {"name": "web"}, "spec": {
         "replicas": 2, "selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}}, "spec": {
             "serviceAccountName": "web", "containers": [{"name": "c", "image": "nginx:1.27"}]}}}})
-    dep = wait_for(lambda: (lambda d: d if condition(d, "ReplicaFailure") else None)(
-        ok(emulator, "cluster2", "GET", "/apis/apps/v1/namespaces/sa-test/deployments/web")), what="ReplicaFailure")
+    dep = wait_value(lambda: ok(emulator, "cluster2", "GET", "/apis/apps/v1/namespaces/sa-test/deployments/web"),
+                     lambda d: condition(d, "ReplicaFailure"), what="ReplicaFailure")
     rs_name = condition(dep, "ReplicaFailure")["message"].split('"')[1]
     assert condition(dep, "ReplicaFailure")["message"] == (
         'pods "%s" is forbidden: error looking up service account sa-test/web: serviceaccount "web" not found' % rs_name)
@@ -56,8 +56,8 @@ def test_service_account_token_secrets_get_a_token(emulator):
     ok(emulator, "cluster2", "POST", "/api/v1/namespaces/tokens/secrets", {
         "metadata": {"name": "builder-token", "annotations": {"kubernetes.io/service-account.name": "builder"}},
         "type": "kubernetes.io/service-account-token"})
-    secret = wait_for(lambda: (lambda s: s if "token" in (s.get("data") or {}) else None)(
-        ok(emulator, "cluster2", "GET", "/api/v1/namespaces/tokens/secrets/builder-token")), what="token filled in")
+    secret = wait_value(lambda: ok(emulator, "cluster2", "GET", "/api/v1/namespaces/tokens/secrets/builder-token"),
+                        lambda s: "token" in (s.get("data") or {}), what="token filled in")
     assert set(secret["data"]) == {"token", "ca.crt", "namespace"}
     assert base64.b64decode(secret["data"]["namespace"]) == b"tokens"
     assert b"BEGIN CERTIFICATE" in base64.b64decode(secret["data"]["ca.crt"])

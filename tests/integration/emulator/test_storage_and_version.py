@@ -2,7 +2,7 @@
 what the real SPIRE chart's spire-server StatefulSet (a PVC per replica) needs."""
 
 import pytest
-from kube import condition, kubectl_json, ok, request, wait_for
+from kube import condition, kubectl_json, ok, request, wait_for, wait_value
 
 pytestmark = pytest.mark.slow
 
@@ -55,15 +55,15 @@ def test_default_storage_class_and_claims_that_bind(clusters):
              what="WaitForFirstConsumer event")
     ok(clusters, "with", "POST", "/api/v1/namespaces/default/pods", {"metadata": {"name": "consumer"}, "spec": {
         "containers": [{"name": "c", "image": "busybox:1"}], "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]}})
-    bound = wait_for(lambda: (lambda c: c if c["status"]["phase"] == "Bound" else None)(_get_claim(clusters, "with", "data")), what="claim Bound")
+    bound = wait_value(lambda: _get_claim(clusters, "with", "data"), lambda c: c["status"]["phase"] == "Bound", what="claim Bound")
     pv = ok(clusters, "with", "GET", "/api/v1/persistentvolumes/" + bound["spec"]["volumeName"])
     assert pv["metadata"]["name"] == "pvc-" + bound["metadata"]["uid"] and pv["status"]["phase"] == "Bound"
     assert pv["spec"]["claimRef"]["name"] == "data" and pv["spec"]["capacity"] == {"storage": "1Gi"}
     assert pv["spec"]["storageClassName"] == "standard" and pv["spec"]["persistentVolumeReclaimPolicy"] == "Delete"
     assert bound["status"]["capacity"] == {"storage": "1Gi"} and bound["status"]["accessModes"] == ["ReadWriteOnce"]
     assert bound["metadata"]["annotations"]["pv.kubernetes.io/bind-completed"] == "yes"
-    pod = wait_for(lambda: (lambda p: p if p["status"].get("phase") == "Running" else None)(
-        ok(clusters, "with", "GET", "/api/v1/namespaces/default/pods/consumer")), what="consumer Running")
+    pod = wait_value(lambda: ok(clusters, "with", "GET", "/api/v1/namespaces/default/pods/consumer"),
+                     lambda p: p["status"].get("phase") == "Running", what="consumer Running")
     assert bound["metadata"]["annotations"]["volume.kubernetes.io/selected-node"] == pod["spec"]["nodeName"]
     # a claim of a class that does not exist stays Pending
     missing = ok(clusters, "with", "POST", "/api/v1/namespaces/default/persistentvolumeclaims", _claim("fast", "fast-ssd"))
@@ -90,8 +90,8 @@ def test_without_a_default_storage_class_a_statefulsets_claim_never_binds(cluste
     assert "storageClassName" not in claim["spec"] and claim["metadata"]["labels"] == {"app": "server"}
     wait_for(lambda: ("FailedBinding", "no persistent volumes available for this claim and no storage class is set") in _messages(
         clusters, "without", claim), what="FailedBinding event")
-    pod = wait_for(lambda: (lambda p: p if condition(p, "PodScheduled") else None)(
-        ok(clusters, "without", "GET", "/api/v1/namespaces/default/pods/server-0")), what="server-0 unschedulable")
+    pod = wait_value(lambda: ok(clusters, "without", "GET", "/api/v1/namespaces/default/pods/server-0"),
+                     lambda p: condition(p, "PodScheduled"), what="server-0 unschedulable")
     assert pod["status"]["phase"] == "Pending"
     assert condition(pod, "PodScheduled")["reason"] == "Unschedulable"
     assert condition(pod, "PodScheduled")["message"] == ("0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims. "

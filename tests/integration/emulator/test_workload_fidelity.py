@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 import pytest
-from kube import condition, kubectl_json, ok, request, wait_for
+from kube import condition, kubectl_json, ok, request, wait_for, wait_value
 
 pytestmark = pytest.mark.slow
 
@@ -170,8 +170,7 @@ def test_jobs_run_pods_to_completion(emulator, ns):
     backoffLimit, then the Job is Failed (BackoffLimitExceeded)."""
     path = "/apis/batch/v1/namespaces/%s/jobs" % ns
     _post(emulator, path, _job("runs"))
-    job = wait_for(lambda: (lambda j: j if condition(j, "Complete") else None)(ok(emulator, "cluster1", "GET", path + "/runs")),
-                   what="Job runs Complete")
+    job = wait_value(lambda: ok(emulator, "cluster1", "GET", path + "/runs"), lambda j: condition(j, "Complete"), what="Job runs Complete")
     status = job["status"]
     assert status["succeeded"] == 1 and "active" not in status and status["completionTime"] and status["startTime"]
     assert status["ready"] == 0 and status["terminating"] == 0 and status["uncountedTerminatedPods"] == {}
@@ -185,8 +184,7 @@ def test_jobs_run_pods_to_completion(emulator, ns):
     assert condition(pods[0], "Ready") == dict(condition(pods[0], "Ready"), status="False", reason="PodCompleted")
 
     _post(emulator, path, _job("fails", exit_code=1, backoffLimit=1))
-    job = wait_for(lambda: (lambda j: j if condition(j, "Failed") else None)(ok(emulator, "cluster1", "GET", path + "/fails")),
-                   what="Job fails Failed")
+    job = wait_value(lambda: ok(emulator, "cluster1", "GET", path + "/fails"), lambda j: condition(j, "Failed"), what="Job fails Failed")
     assert job["status"]["failed"] == 2 and "succeeded" not in job["status"]
     assert condition(job, "Failed")["reason"] == "BackoffLimitExceeded"
     assert condition(job, "Failed")["message"] == "Job has reached the specified backoff limit"

@@ -130,6 +130,13 @@ def installed(emulator_factory, tmp_path_factory):
     jobs.stop()
 
 
+def _wait_value(fetch, accept, what):
+    """Poll fetch() (30 s at most) until accept(value); returns the value."""
+    last = []
+    wait_for(lambda: accept(last.append(fetch()) or last[-1]), timeout=30, what=what)
+    return last[-1]
+
+
 def _get(handle, *args):
     return json.loads(handle.kubectl("get", *args, "-o", "json", context="cluster1").stdout)
 
@@ -226,15 +233,15 @@ def test_the_simulated_server_validates_the_real_charts_upstream_ca(installed):
         return all(c["ready"] for c in pod["status"]["containerStatuses"])
     set_bundle(foreign.root_pem)
     try:
-        broken = wait_for(lambda: (lambda st: st if st and not any(ready(p) for pods in st.values() for p in pods) else None)(states()),
-                          timeout=30, what="server, agents and OIDC provider not Ready")
+        broken = _wait_value(states, lambda st: st and not any(ready(p) for pods in st.values() for p in pods),
+                             what="server, agents and OIDC provider not Ready")
         server = next(c for c in broken["server"][0]["status"]["containerStatuses"] if c["name"] == "spire-server")
         assert server["lastState"]["terminated"]["message"] == (
             'failed to configure plugin "disk": rpc error: code = InvalidArgument desc = unable to load upstream CA: certificate '
             "cannot be validated with the provided bundle or is not self signed")
     finally:
         set_bundle(installed["pki"].root_pem)
-    wait_for(lambda: (lambda st: st and all(ready(p) for pods in st.values() for p in pods))(states()), timeout=30, what="Ready again")
+    _wait_value(states, lambda st: st and all(ready(p) for pods in st.values() for p in pods), what="Ready again")
 
 
 def test_without_a_default_storage_class_the_atomic_install_is_rolled_back(emulator_factory, tmp_path_factory):
