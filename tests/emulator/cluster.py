@@ -2,9 +2,9 @@
 
 import asyncio
 import collections
-import copy
 import importlib
 import inspect
+import json
 import logging
 import pkgutil
 import secrets
@@ -13,7 +13,7 @@ from emulator import authz, discovery
 from emulator.admission import DEFAULT_CLASS_ANNOTATION
 from emulator.errors import ApiError
 from emulator.kinds import Registry, resource_type, split_api_version
-from emulator.store import Store
+from emulator.store import Store, clone
 
 LOG = logging.getLogger("emulator")
 
@@ -72,32 +72,32 @@ class Cluster:
     def get(self, api_version, kind, name, namespace=None):
         """A copy of one object, or None."""
         entry = self.store.entry(self.rtype(api_version, kind), namespace or "", name)
-        return copy.deepcopy(entry.obj) if entry else None
+        return json.loads(entry.raw) if entry else None
 
     def list(self, api_version, kind, namespace=None, label_selector=None, field_selector=None):
         """Copies of the matching objects (selectors in the API's string syntax)."""
         rtype = self.rtype(api_version, kind)
-        return [copy.deepcopy(e.obj) for e in self.store.select(rtype, namespace, label_selector, field_selector)]
+        return [json.loads(e.raw) for e in self.store.select(rtype, namespace, label_selector, field_selector)]
 
     def create(self, obj):
         """Create an object (ApiError 409 if it exists); returns a copy of the stored object."""
         rtype = self.rtype(obj.get("apiVersion", ""), obj.get("kind", ""))
-        return copy.deepcopy(self.store.create(rtype, obj))
+        return clone(self.store.create(rtype, obj))
 
     def update(self, obj):
         """Replace an object; a metadata.resourceVersion in obj is checked (ApiError 409 if stale)."""
         rtype = self.rtype(obj.get("apiVersion", ""), obj.get("kind", ""))
-        return copy.deepcopy(self.store.replace(rtype, obj, obj["metadata"].get("namespace")))
+        return clone(self.store.replace(rtype, obj, obj["metadata"].get("namespace")))
 
     def update_status(self, obj):
         """Replace only the status of an object."""
         rtype = self.rtype(obj.get("apiVersion", ""), obj.get("kind", ""))
-        return copy.deepcopy(self.store.replace(rtype, obj, obj["metadata"].get("namespace"), subresource="status"))
+        return clone(self.store.replace(rtype, obj, obj["metadata"].get("namespace"), subresource="status"))
 
     def patch(self, api_version, kind, name, body, namespace=None, patch_type="merge", subresource=None):
         """Patch an object: patch_type merge, strategic, json or apply; subresource None or "status"."""
         rtype = self.rtype(api_version, kind)
-        return copy.deepcopy(self.store.patch(rtype, namespace or "", name, patch_type, body, subresource))
+        return clone(self.store.patch(rtype, namespace or "", name, patch_type, body, subresource))
 
     def apply(self, obj):
         """Create the object or strategic-merge it into the existing one (like server-side apply)."""
@@ -109,7 +109,7 @@ class Cluster:
         rtype = self.rtype(api_version, kind)
         if self.store.entry(rtype, namespace or "", name) is None:
             return None
-        return copy.deepcopy(self.store.delete(rtype, namespace or "", name))
+        return clone(self.store.delete(rtype, namespace or "", name))
 
     def add_kind(self, api_version, kind, plural, namespaced=True, has_status=True, short_names=()):
         """Serve an extra built-in kind in this cluster (as if the API server had it compiled in)."""
@@ -138,8 +138,8 @@ class Cluster:
             return
         meta = (event.object or event.old)["metadata"]
         view = WriteEvent(event.type, event.object["apiVersion"], event.rtype.kind, meta.get("namespace", ""),
-                          meta["name"], copy.deepcopy(event.object),
-                          copy.deepcopy(event.old) if event.old is not None else None)
+                          meta["name"], clone(event.object),
+                          clone(event.old) if event.old is not None else None)
         for handler in handlers:
             try:
                 await _maybe_await(handler(self, view))

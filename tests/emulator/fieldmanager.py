@@ -248,6 +248,34 @@ def _now():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Stored objects are never mutated, so their FieldsV1 trees can be decoded once (keyed by identity, the tree kept alive
+# by the cache) and equal field sets encoded once: most writes leave most managers' fields as they were.
+_DECODED = {}
+_ENCODED = {}
+CACHE_SIZE = 20000
+
+
+def _decoded(fields):
+    hit = _DECODED.get(id(fields))
+    if hit is not None and hit[0] is fields:
+        return hit[1]
+    paths = frozenset(from_fields_v1(fields))
+    if len(_DECODED) > CACHE_SIZE:
+        _DECODED.clear()
+    _DECODED[id(fields)] = (fields, paths)
+    return paths
+
+
+def _encoded(paths):
+    key = frozenset(paths)
+    tree = _ENCODED.get(key)
+    if tree is None:
+        if len(_ENCODED) > CACHE_SIZE:
+            _ENCODED.clear()
+        tree = _ENCODED[key] = to_fields_v1(key)
+    return tree
+
+
 def decode(meta):
     """[(entry without fieldsV1, set of paths)] of metadata.managedFields (malformed entries are dropped)."""
     managers = []
@@ -255,17 +283,18 @@ def decode(meta):
         if not isinstance(entry, dict):
             continue
         fields = entry.get("fieldsV1") if isinstance(entry.get("fieldsV1"), dict) else {}
-        managers.append(({k: v for k, v in entry.items() if k != "fieldsV1"}, from_fields_v1(fields)))
+        managers.append(({k: v for k, v in entry.items() if k != "fieldsV1"}, set(_decoded(fields))))
     return managers
 
 
 def encode(managers):
-    """metadata.managedFields of [(entry, set)]: empty sets dropped; Apply entries first, then by time and name."""
+    """metadata.managedFields of [(entry, set)]: empty sets dropped; Apply entries first, then by time and name. The
+    FieldsV1 trees are shared between objects: never mutate them."""
     entries = []
     for entry, paths in managers:
         if not paths:
             continue
-        out = dict(entry, fieldsType="FieldsV1", fieldsV1=to_fields_v1(paths))
+        out = dict(entry, fieldsType="FieldsV1", fieldsV1=_encoded(paths))
         entries.append(out)
     entries.sort(key=lambda e: (e.get("operation") or "", e.get("time") or "", e.get("manager") or "", e.get("apiVersion") or "",
                                 e.get("subresource") or ""))
@@ -291,7 +320,7 @@ def _base_managers(current_meta, request_meta):
     """The managers to start from: those of the request when it sets managedFields (a list holding one empty entry
     resets them), else the live object's."""
     wanted = request_meta.get("managedFields") if isinstance(request_meta, dict) else None
-    if isinstance(wanted, list) and wanted:
+    if isinstance(wanted, list) and wanted and wanted != (current_meta or {}).get("managedFields"):
         if len(wanted) == 1 and not wanted[0]:
             return []
         return decode(request_meta)

@@ -7,7 +7,6 @@ copies (get/list); the HTTP layer serialises the stored dict (cached JSON bytes)
 import asyncio
 import base64
 import collections
-import copy
 import datetime
 import json
 import re
@@ -41,6 +40,11 @@ def _name_pattern(rtype):
 def dumps(obj):
     """Compact JSON bytes."""
     return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def clone(obj):
+    """A deep copy of a JSON-style object (faster than copy.deepcopy for these)."""
+    return json.loads(dumps(obj))
 
 
 def now():
@@ -295,7 +299,7 @@ class Store:
     def create(self, rtype, obj, namespace=None, dry_run=False, manager=None, applied=None):
         """POST semantics: validate, fill metadata, store; returns the stored object. manager: the field manager of the
         request (an Update); applied: the configuration when server-side apply creates the object."""
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         meta = obj.get("metadata") if isinstance(obj, dict) else None
         shown_name = None     # admission errors name a generated object by its generateName (the name comes later)
         if isinstance(meta, dict) and not meta.get("name") and meta.get("generateName"):
@@ -413,7 +417,7 @@ class Store:
         manager of this Update (managed=True: obj's managedFields were already computed by an apply)."""
         if not isinstance(obj, dict):
             raise ApiError(400, "the body of the request was in an unknown format")
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         meta = obj.setdefault("metadata", {}) if isinstance(obj.get("metadata", {}), dict) else None
         if meta is None:
             raise ApiError(400, "metadata must be an object")
@@ -535,7 +539,8 @@ class Store:
         wanted_rv = ((body.get("metadata") or {}).get("resourceVersion") if isinstance(body, dict) else None)
         if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
             raise errors.conflict(rtype, name)
-        new = copy.deepcopy(new)
+        if ssa:
+            new = clone(new)     # pruning edits it in place; strategic_merge shares unchanged parts with current
         new.setdefault("metadata", {})
         new["metadata"] = dict(new["metadata"], resourceVersion=current["metadata"]["resourceVersion"])
         if ssa:
