@@ -189,6 +189,9 @@ def cmd_up(args):
         print("emulator already running (state in %s); run `down` first" % state_dir, file=sys.stderr)
         return 1
     os.makedirs(state_dir, exist_ok=True)
+    # bad options fail here, with their message, rather than in the background process
+    cluster_options([n.strip() for n in args.clusters.split(",") if n.strip()], args.kubernetes_version, args.default_storage_class,
+                    args.users)
     kube = os.path.abspath(args.kubeconfig or os.path.join(state_dir, "kubeconfig"))
     os.makedirs(os.path.dirname(kube), exist_ok=True)
     paths = [os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.environ.get("PYTHONPATH")]
