@@ -68,6 +68,54 @@ def clusters(cluster, _request):
     return {name: {"port": c.port, "index": c.index} for name, c in cluster.emulator.clusters.items()}
 
 
+async def _json_body(request, what):
+    try:
+        return await request.json()
+    except ValueError as exc:
+        raise ApiError(400, "%s must be a JSON object" % what) from exc
+
+
+def get_users(cluster, _request):
+    """The users of this cluster: name, groups, token, rules (null = cluster-admin)."""
+    return {"users": cluster.users.listing()}
+
+
+async def add_user(cluster, request):
+    """{"name", "rules": [{verbs, apiGroups, resources, [resourceNames], [namespaces]}] or null, ["groups"], ["token"]}:
+    a new token (or, with "token", that user changed); answers the user with its token."""
+    body = await _json_body(request, "a user")
+    if not isinstance(body, dict) or "rules" not in body:
+        raise ApiError(400, 'a user is {"name": ..., "rules": [...] or null, "groups": [...], "token": ...}')
+    try:
+        return cluster.users.add(body.get("name"), body["rules"], body.get("groups"), body.get("token"))
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from exc
+
+
+def reset_users(cluster, _request):
+    """Back to the cluster's own (cluster-admin) token only."""
+    cluster.users.reset()
+    return get_users(cluster, None)
+
+
+def get_storage(cluster, _request):
+    """The default StorageClass name (or null) and every StorageClass."""
+    return {"default": cluster.storage_class, "storage_classes": [sc["metadata"]["name"] for sc in cluster.list("storage.k8s.io/v1", "StorageClass")]}
+
+
+async def set_storage(cluster, request):
+    """{"default": "standard" | null, "binding_mode": "WaitForFirstConsumer" | "Immediate"}: make a class the only default
+    (creating it when missing), or remove every default."""
+    body = await _json_body(request, "the storage settings")
+    if not isinstance(body, dict) or "default" not in body:
+        raise ApiError(400, 'storage settings are {"default": NAME or null, "binding_mode": "WaitForFirstConsumer"|"Immediate"}')
+    mode = body.get("binding_mode") or "WaitForFirstConsumer"
+    if mode not in ("WaitForFirstConsumer", "Immediate"):
+        raise ApiError(400, "binding_mode must be WaitForFirstConsumer or Immediate")
+    cluster.set_default_storage_class(body["default"], mode)
+    return get_storage(cluster, None)
+
+
 def setup(emulator):
     """Register the core admin routes."""
     emulator.add_admin_route("GET", "/_emulator/status", status)
@@ -76,3 +124,8 @@ def setup(emulator):
     emulator.add_admin_route("DELETE", "/_emulator/faults", clear_faults)
     emulator.add_admin_route("GET", "/_emulator/clusters", clusters)
     emulator.add_admin_route("POST", "/_emulator/objects", create_objects)
+    emulator.add_admin_route("GET", "/_emulator/rbac/users", get_users)
+    emulator.add_admin_route("POST", "/_emulator/rbac/users", add_user)
+    emulator.add_admin_route("DELETE", "/_emulator/rbac/users", reset_users)
+    emulator.add_admin_route("GET", "/_emulator/storage", get_storage)
+    emulator.add_admin_route("POST", "/_emulator/storage", set_storage)

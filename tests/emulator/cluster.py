@@ -2,16 +2,18 @@
 
 import asyncio
 import collections
-import copy
 import importlib
 import inspect
+import json
 import logging
 import pkgutil
 import secrets
 
+from emulator import authz, discovery
+from emulator.admission import DEFAULT_CLASS_ANNOTATION
 from emulator.errors import ApiError
 from emulator.kinds import Registry, resource_type, split_api_version
-from emulator.store import Store
+from emulator.store import Store, clone
 
 LOG = logging.getLogger("emulator")
 
@@ -20,6 +22,8 @@ WriteEvent.__doc__ = ("A committed write as controllers see it: type ADDED/MODIF
                       "namespace ('' when cluster-scoped), name, object (a copy) and old_object (a copy or None).")
 
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+DEFAULT_STORAGE_CLASS = "standard"
+STORAGE_CLASS_PROVISIONER = "rancher.io/local-path"
 FAULT_DEFAULTS = {"error_rate": 0.0, "error_code": 503, "latency_ms": 0, "reset_rate": 0.0, "outage": False,
                   "token_revoked": False, "conflict_rate": 0.0}
 
@@ -37,12 +41,17 @@ class Cluster:
     logic as HTTP writes, fire watch events and write hooks, but do not count as client writes in `status`.
     """
 
-    def __init__(self, emulator, name, index, nodes=2):
+    def __init__(self, emulator, name, index, nodes=2, version=None, storage_class=DEFAULT_STORAGE_CLASS, users=()):
         self.emulator = emulator
         self.name = name
         self.index = index
         self.nodes = nodes
         self.token = secrets.token_urlsafe(24)
+        self.version = discovery.version_info(version)
+        self.storage_class = storage_class
+        self.users = authz.Users(self.token)
+        for user in users:
+            self.users.add(user["name"], user.get("rules"), user.get("groups"), user.get("token"))
         self.registry = Registry()
         self.store = Store(self.registry)
         self.stats = collections.Counter()
@@ -63,32 +72,32 @@ class Cluster:
     def get(self, api_version, kind, name, namespace=None):
         """A copy of one object, or None."""
         entry = self.store.entry(self.rtype(api_version, kind), namespace or "", name)
-        return copy.deepcopy(entry.obj) if entry else None
+        return json.loads(entry.raw) if entry else None
 
     def list(self, api_version, kind, namespace=None, label_selector=None, field_selector=None):
         """Copies of the matching objects (selectors in the API's string syntax)."""
         rtype = self.rtype(api_version, kind)
-        return [copy.deepcopy(e.obj) for e in self.store.select(rtype, namespace, label_selector, field_selector)]
+        return [json.loads(e.raw) for e in self.store.select(rtype, namespace, label_selector, field_selector)]
 
     def create(self, obj):
         """Create an object (ApiError 409 if it exists); returns a copy of the stored object."""
         rtype = self.rtype(obj.get("apiVersion", ""), obj.get("kind", ""))
-        return copy.deepcopy(self.store.create(rtype, obj))
+        return clone(self.store.create(rtype, obj))
 
     def update(self, obj):
         """Replace an object; a metadata.resourceVersion in obj is checked (ApiError 409 if stale)."""
         rtype = self.rtype(obj.get("apiVersion", ""), obj.get("kind", ""))
-        return copy.deepcopy(self.store.replace(rtype, obj, obj["metadata"].get("namespace")))
+        return clone(self.store.replace(rtype, obj, obj["metadata"].get("namespace")))
 
     def update_status(self, obj):
         """Replace only the status of an object."""
         rtype = self.rtype(obj.get("apiVersion", ""), obj.get("kind", ""))
-        return copy.deepcopy(self.store.replace(rtype, obj, obj["metadata"].get("namespace"), subresource="status"))
+        return clone(self.store.replace(rtype, obj, obj["metadata"].get("namespace"), subresource="status"))
 
     def patch(self, api_version, kind, name, body, namespace=None, patch_type="merge", subresource=None):
         """Patch an object: patch_type merge, strategic, json or apply; subresource None or "status"."""
         rtype = self.rtype(api_version, kind)
-        return copy.deepcopy(self.store.patch(rtype, namespace or "", name, patch_type, body, subresource))
+        return clone(self.store.patch(rtype, namespace or "", name, patch_type, body, subresource))
 
     def apply(self, obj):
         """Create the object or strategic-merge it into the existing one (like server-side apply)."""
@@ -100,7 +109,7 @@ class Cluster:
         rtype = self.rtype(api_version, kind)
         if self.store.entry(rtype, namespace or "", name) is None:
             return None
-        return copy.deepcopy(self.store.delete(rtype, namespace or "", name))
+        return clone(self.store.delete(rtype, namespace or "", name))
 
     def add_kind(self, api_version, kind, plural, namespaced=True, has_status=True, short_names=()):
         """Serve an extra built-in kind in this cluster (as if the API server had it compiled in)."""
@@ -129,8 +138,8 @@ class Cluster:
             return
         meta = (event.object or event.old)["metadata"]
         view = WriteEvent(event.type, event.object["apiVersion"], event.rtype.kind, meta.get("namespace", ""),
-                          meta["name"], copy.deepcopy(event.object),
-                          copy.deepcopy(event.old) if event.old is not None else None)
+                          meta["name"], clone(event.object),
+                          clone(event.old) if event.old is not None else None)
         for handler in handlers:
             try:
                 await _maybe_await(handler(self, view))
@@ -141,8 +150,27 @@ class Cluster:
         """Whether every queued write hook has run."""
         return not self._queue
 
+    def set_default_storage_class(self, name=DEFAULT_STORAGE_CLASS, binding_mode="WaitForFirstConsumer"):
+        """Make `name` the only default StorageClass (created like kind's local-path class when missing); None: no
+        default at all (the annotation is removed from every class; the classes stay)."""
+        for sc in self.list("storage.k8s.io/v1", "StorageClass"):
+            annotations = sc["metadata"].get("annotations") or {}
+            if sc["metadata"]["name"] != name and annotations.get(DEFAULT_CLASS_ANNOTATION) == "true":
+                self.patch("storage.k8s.io/v1", "StorageClass", sc["metadata"]["name"],
+                           {"metadata": {"annotations": {DEFAULT_CLASS_ANNOTATION: None}}})
+        if name is not None:
+            if self.get("storage.k8s.io/v1", "StorageClass", name) is None:
+                self.create({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {
+                    "name": name, "annotations": {DEFAULT_CLASS_ANNOTATION: "true"}},
+                    "provisioner": STORAGE_CLASS_PROVISIONER, "reclaimPolicy": "Delete", "volumeBindingMode": binding_mode})
+            else:
+                self.patch("storage.k8s.io/v1", "StorageClass", name, {"metadata": {"annotations": {DEFAULT_CLASS_ANNOTATION: "true"}}})
+        self.storage_class = name
+        return self.list("storage.k8s.io/v1", "StorageClass")
+
     def bootstrap(self):
-        """Create the objects every cluster starts with: namespaces, the kubernetes Service."""
+        """Create the objects every cluster starts with: namespaces, the kubernetes Service, Nodes, the default
+        StorageClass (unless started without)."""
         for ns in DEFAULT_NAMESPACES:
             self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
         self.create({"apiVersion": "v1", "kind": "Service", "metadata": {
@@ -158,18 +186,22 @@ class Cluster:
                 "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"}],
                 "addresses": [{"type": "InternalIP", "address": "172.18.%d.%d" % (self.index, i + 1)},
                               {"type": "Hostname", "address": name}],
-                "nodeInfo": {"kubeletVersion": "v1.33.1", "operatingSystem": "linux", "architecture": "amd64",
+                "nodeInfo": {"kubeletVersion": self.version["gitVersion"], "operatingSystem": "linux", "architecture": "amd64",
                              "containerRuntimeVersion": "containerd://2.0.0"},
                 "capacity": {"cpu": "8", "memory": "32Gi", "pods": "110"},
                 "allocatable": {"cpu": "8", "memory": "32Gi", "pods": "110"}}
             self.update_status(node)
+        if self.storage_class:
+            self.set_default_storage_class(self.storage_class)
 
 
 class Emulator:
     """Every emulated cluster of one process, plus the registrations controllers make in setup()."""
 
-    def __init__(self, names, nodes=2):
-        self.clusters = {name: Cluster(self, name, i, nodes) for i, name in enumerate(names)}
+    def __init__(self, names, nodes=2, options=None):
+        """options: {cluster name: {"version": "1.29", "storage_class": "standard" or None, "users": [{name, rules, ...}]}}."""
+        options = options or {}
+        self.clusters = {name: Cluster(self, name, i, nodes, **options.get(name, {})) for i, name in enumerate(names)}
         self.admin_token = secrets.token_urlsafe(24)
         self.ca_pem = None         # PEM text of the CA that signs the serving certificate (set by serve())
         self._handlers = []        # (callable, {(group, kind)} or None)

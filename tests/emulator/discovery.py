@@ -2,8 +2,25 @@
 
 import datetime
 
+from emulator.kinds import CREATE_ONLY
+
 VERSION = {"major": "1", "minor": "33", "gitVersion": "v1.33.1", "gitCommit": "emulated", "gitTreeState": "clean",
            "buildDate": "2026-11-29T00:00:00Z", "goVersion": "go1.24.3", "compiler": "gc", "platform": "linux/amd64"}
+
+
+def version_info(version=None):
+    """The /version document of a Kubernetes version ("1.29", "v1.30.2", "1.31.4-eks-1a2b3c"; default v1.33.1)."""
+    if not version:
+        return dict(VERSION)
+    text = version if version.startswith("v") else "v" + version
+    core, sep, suffix = text[1:].partition("-")
+    parts = core.split(".")
+    if len(parts) < 2 or not all(p.isdigit() for p in parts[:3]) or len(parts) > 3:
+        raise ValueError("not a Kubernetes version: %r (expected MAJOR.MINOR[.PATCH][-SUFFIX], e.g. 1.29 or v1.30.2)" % version)
+    git_version = "v%s.%s.%s%s%s" % (parts[0], parts[1], parts[2] if len(parts) > 2 else "0", sep, suffix)
+    return dict(VERSION, major=parts[0], minor=parts[1] + ("+" if suffix else ""), gitVersion=git_version)
+
+
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 SUBRESOURCES = {"Pod": ("log", "proxy"), "Service": ("proxy",), "Deployment": ("scale",), "StatefulSet": ("scale",)}
 
@@ -17,7 +34,7 @@ def resource_list(registry, group, version):
     resources = []
     for rtype in sorted(registry.in_group_version(group, version), key=lambda t: t.plural):
         entry = {"name": rtype.plural, "singularName": _singular(rtype), "namespaced": rtype.namespaced,
-                 "kind": rtype.kind, "verbs": VERBS}
+                 "kind": rtype.kind, "verbs": ["create"] if (rtype.group, rtype.plural) in CREATE_ONLY else VERBS}
         if rtype.short_names:
             entry["shortNames"] = list(rtype.short_names)
         if rtype.categories:

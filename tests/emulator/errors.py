@@ -52,7 +52,8 @@ def conflict(rtype, name, why="the object has been modified; please apply your c
 
 
 def invalid(rtype, name, field, message):
-    """422 Invalid."""
-    return ApiError(422, '%s "%s" is invalid: %s: %s' % (rtype.kind, name, field, message), "Invalid",
+    """422 Invalid (the kind qualified with its group, as GroupKind.String() prints it: Job.batch)."""
+    kind = "%s.%s" % (rtype.kind, rtype.group) if rtype.group else rtype.kind
+    return ApiError(422, '%s "%s" is invalid: %s: %s' % (kind, name, field, message), "Invalid",
                     details={"name": name, "group": rtype.group, "kind": rtype.kind,
                              "causes": [{"reason": "FieldValueInvalid", "message": message, "field": field}]})

@@ -69,7 +69,13 @@ BUILTIN_TYPES = (
     _R("events.k8s.io", "v1", "Event", "events", short_names=["ev"]),
     _R("certificates.k8s.io", "v1", "CertificateSigningRequest", "certificatesigningrequests", False, ["csr"], True),
     _R("apiregistration.k8s.io", "v1", "APIService", "apiservices", False, has_status=True),
+    _R("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False),
+    _R("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", False),
+    _R("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", False),
 )
+# Kinds that are answered, never stored: POST only (authz.REVIEWS).
+CREATE_ONLY = {("authorization.k8s.io", "selfsubjectaccessreviews"), ("authorization.k8s.io", "selfsubjectrulesreviews"),
+               ("authentication.k8s.io", "selfsubjectreviews")}
 del _R
 
 

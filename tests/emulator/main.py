@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import base64
+import faulthandler
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ import urllib.request
 import yaml
 from aiohttp import web
 
-from emulator import admin, tlsutil
+from emulator import admin, authz, discovery, tlsutil
 from emulator.cluster import Emulator
 from emulator.server import ClusterApp
 
@@ -27,16 +28,61 @@ DEFAULT_DIR = os.path.join(ROOT, ".emulator")
 
 
 def kubeconfig(emulator, ca_pem):
-    """A kubeconfig with one context per cluster (context name = cluster name)."""
+    """A kubeconfig with one context per cluster (context name = cluster name), plus one context <user>@<cluster> per
+    extra user given at start (--users)."""
     ca = base64.b64encode(ca_pem).decode()
     names = list(emulator.clusters)
+    extra = [(n, u) for n, c in emulator.clusters.items() for u in c.users.listing() if u["token"] != c.token]
     return {
         "apiVersion": "v1", "kind": "Config", "preferences": {}, "current-context": names[0],
         "clusters": [{"name": n, "cluster": {"server": "https://127.0.0.1:%d" % c.port, "certificate-authority-data": ca}}
                      for n, c in emulator.clusters.items()],
-        "users": [{"name": n, "user": {"token": c.token}} for n, c in emulator.clusters.items()],
-        "contexts": [{"name": n, "context": {"cluster": n, "user": n, "namespace": "default"}} for n in names],
+        "users": [{"name": n, "user": {"token": c.token}} for n, c in emulator.clusters.items()]
+        + [{"name": "%s@%s" % (u["name"], n), "user": {"token": u["token"]}} for n, u in extra],
+        "contexts": [{"name": n, "context": {"cluster": n, "user": n, "namespace": "default"}} for n in names]
+        + [{"name": "%s@%s" % (u["name"], n), "context": {"cluster": n, "user": "%s@%s" % (u["name"], n), "namespace": "default"}}
+           for n, u in extra],
     }
+
+
+def _per_cluster(spec, names, what):
+    """{cluster: value} from "VALUE" (every cluster) and/or "cluster=VALUE" items, comma-separated."""
+    values = {}
+    for item in [i.strip() for i in (spec or "").split(",") if i.strip()]:
+        cluster, sep, value = item.partition("=")
+        if not sep:
+            values.update({n: item for n in names})
+        elif cluster not in names:
+            raise SystemExit("%s: unknown cluster %r (clusters: %s)" % (what, cluster, ", ".join(names)))
+        else:
+            values[cluster] = value
+    return values
+
+
+def cluster_options(names, versions=None, storage_classes=None, users_file=None):
+    """Per-cluster options of Emulator() from the command line (see --kubernetes-version, --default-storage-class, --users)."""
+    options = {n: {} for n in names}
+    for name, version in _per_cluster(versions, names, "--kubernetes-version").items():
+        try:
+            discovery.version_info(version)
+        except ValueError as exc:
+            raise SystemExit("--kubernetes-version: %s" % exc) from exc
+        options[name]["version"] = version
+    for name, storage_class in _per_cluster(storage_classes, names, "--default-storage-class").items():
+        options[name]["storage_class"] = None if storage_class.lower() in ("none", "") else storage_class
+    if users_file:
+        with open(users_file, encoding="utf-8") as handle:
+            users = yaml.safe_load(handle) or []
+        for name in names:
+            options[name]["users"] = users if isinstance(users, list) else (users.get(name) or [])
+            for user in options[name]["users"]:
+                try:
+                    if not isinstance(user, dict) or not user.get("name"):
+                        raise ValueError("every user needs a name")
+                    authz.validate_rules(user.get("rules"))
+                except ValueError as exc:
+                    raise SystemExit("--users %s: %s" % (users_file, exc)) from exc
+    return options
 
 
 def _write_atomic(path, text, mode=0o600):
@@ -47,13 +93,13 @@ def _write_atomic(path, text, mode=0o600):
     os.replace(tmp, path)
 
 
-async def serve(state_dir, names, kubeconfig_path, nodes=2):
+async def serve(state_dir, names, kubeconfig_path, nodes=2, options=None):
     """Run every cluster until SIGTERM/SIGINT; writes state.json and the kubeconfig once listening."""
     os.makedirs(state_dir, exist_ok=True)
     ca_pem, cert, key = tlsutil.generate(state_dir)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    emulator = Emulator(names, nodes)
+    emulator = Emulator(names, nodes, options)
     emulator.ca_pem = ca_pem.decode()
     admin.setup(emulator)
     emulator.load_controllers()
@@ -71,7 +117,9 @@ async def serve(state_dir, names, kubeconfig_path, nodes=2):
     _write_atomic(kubeconfig_path, yaml.safe_dump(kubeconfig(emulator, ca_pem), sort_keys=False))
     state = {"pid": os.getpid(), "kubeconfig": os.path.abspath(kubeconfig_path), "ca": os.path.join(state_dir, "ca.crt"),
              "admin_token": emulator.admin_token,
-             "clusters": {n: {"port": c.port, "token": c.token, "server": "https://127.0.0.1:%d" % c.port}
+             "clusters": {n: {"port": c.port, "token": c.token, "server": "https://127.0.0.1:%d" % c.port,
+                              "version": c.version["gitVersion"], "default_storage_class": c.storage_class,
+                              "users": {u["name"]: u["token"] for u in c.users.listing() if u["token"] != c.token}}
                           for n, c in emulator.clusters.items()}}
     _write_atomic(os.path.join(state_dir, "state.json"), json.dumps(state, indent=2))
     stop = asyncio.Event()
@@ -141,6 +189,9 @@ def cmd_up(args):
         print("emulator already running (state in %s); run `down` first" % state_dir, file=sys.stderr)
         return 1
     os.makedirs(state_dir, exist_ok=True)
+    # bad options fail here, with their message, rather than in the background process
+    cluster_options([n.strip() for n in args.clusters.split(",") if n.strip()], args.kubernetes_version, args.default_storage_class,
+                    args.users)
     kube = os.path.abspath(args.kubeconfig or os.path.join(state_dir, "kubeconfig"))
     os.makedirs(os.path.dirname(kube), exist_ok=True)
     paths = [os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.environ.get("PYTHONPATH")]
@@ -148,7 +199,7 @@ def cmd_up(args):
     with open(os.path.join(state_dir, "emulator.log"), "ab") as log:
         proc = subprocess.Popen(  # pylint: disable=consider-using-with  # runs on in the background
             [sys.executable, "-m", "emulator", "--state-dir", state_dir, "serve", "--clusters", args.clusters,
-             "--kubeconfig", kube, "--nodes", str(args.nodes)],
+             "--kubeconfig", kube, "--nodes", str(args.nodes)] + _passed_options(args),
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, start_new_session=True)
     deadline = time.time() + args.timeout
     while time.time() < deadline:
@@ -164,6 +215,15 @@ def cmd_up(args):
     if proc.poll() is None:
         proc.terminate()
     return 1
+
+
+def _passed_options(args):
+    passed = []
+    for flag, value in (("--kubernetes-version", args.kubernetes_version), ("--default-storage-class", args.default_storage_class),
+                        ("--users", os.path.abspath(args.users) if args.users else None)):
+        if value is not None:
+            passed += [flag, value]
+    return passed
 
 
 def cmd_down(args):
@@ -249,6 +309,13 @@ def main(argv=None):
         cmd.add_argument("--kubeconfig", help="kubeconfig to write (default: STATE_DIR/kubeconfig)")
         cmd.add_argument("--nodes", type=int, default=2, help="Nodes per cluster")
         cmd.add_argument("--timeout", type=float, default=30.0)
+        cmd.add_argument("--kubernetes-version", help="version /version and the Nodes report: VERSION for every cluster and/or "
+                                                      "CLUSTER=VERSION items, comma-separated (default 1.33.1), e.g. 1.29 or cluster2=v1.30.2")
+        cmd.add_argument("--default-storage-class", help="default StorageClass: NAME or none, for every cluster and/or CLUSTER=NAME|none "
+                                                         "items (default: standard, local-path provisioner, WaitForFirstConsumer)")
+        cmd.add_argument("--users", help="YAML/JSON file of extra users: a list [{name, rules, groups, token}] for every cluster, or "
+                                         "{cluster: [...]}; rules [{verbs, apiGroups, resources, resourceNames, namespaces}], "
+                                         "null = cluster-admin; each gets a context <name>@<cluster>")
     sub.add_parser("down", help="stop")
     status = sub.add_parser("status", help="objects, requests and writes per cluster")
     status.add_argument("--json", action="store_true")
@@ -263,10 +330,12 @@ def main(argv=None):
     adm.add_argument("body", nargs="?")
     args = parser.parse_args(argv)
     if args.command == "serve":
+        faulthandler.register(signal.SIGUSR1)   # `kill -USR1 <pid>` writes every thread's stack to emulator.log
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         names = [n.strip() for n in args.clusters.split(",") if n.strip()]
         kube = os.path.abspath(args.kubeconfig or os.path.join(args.state_dir, "kubeconfig"))
-        asyncio.run(serve(os.path.abspath(args.state_dir), names, kube, args.nodes))
+        options = cluster_options(names, args.kubernetes_version, args.default_storage_class, args.users)
+        asyncio.run(serve(os.path.abspath(args.state_dir), names, kube, args.nodes, options))
         return 0
     command = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "fault": cmd_fault, "admin": cmd_admin}[args.command]
     try:

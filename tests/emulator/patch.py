@@ -7,7 +7,7 @@ MERGE_KEYS = {
     "containers": "name", "initContainers": "name", "ephemeralContainers": "name", "env": "name",
     "volumes": "name", "volumeMounts": "mountPath", "volumeDevices": "devicePath", "conditions": "type",
     "imagePullSecrets": "name", "hostAliases": "ip", "ownerReferences": "uid", "envFrom": None,
-    "topologySpreadConstraints": "topologyKey", "ports": "port",
+    "topologySpreadConstraints": "topologyKey", "ports": "port", "webhooks": "name",
 }
 # Primitive lists merged as sets.
 MERGE_SETS = ("finalizers",)

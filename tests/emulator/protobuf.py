@@ -4,13 +4,18 @@ Hand-written from the field numbers of k8s.io/api generated.proto: runtime.Unkno
 TypeMeta{apiVersion=1, kind=2}, ObjectMeta{name=1, generateName=2, namespace=3, uid=5, resourceVersion=6,
 labels=11, annotations=12, finalizers=14}, Secret{metadata=1, data=2 (bytes), type=3, stringData=4,
 immutable=5}, ConfigMap{metadata=1, data=2, binaryData=3, immutable=4}, Namespace{metadata=1,
-spec=2{finalizers=1}}, ServiceAccount{metadata=1}, DeleteOptions{propagationPolicy=4}. Other kinds decode to their TypeMeta and metadata only.
+spec=2{finalizers=1}}, ServiceAccount{metadata=1}, DeleteOptions{propagationPolicy=4}; what `kubectl auth can-i|whoami`
+send: SelfSubjectAccessReview{metadata=1, spec=2{resourceAttributes=1{namespace=1, verb=2, group=3, version=4,
+resource=5, subresource=6, name=7}, nonResourceAttributes=2{path=1, verb=2}}}, SelfSubjectRulesReview{metadata=1,
+spec=2{namespace=1}}, SelfSubjectReview{metadata=1}. Other kinds decode to their TypeMeta and metadata only.
 """
 
 import base64
 
 MAGIC = b"k8s\x00"
-DECODED_KINDS = ("Secret", "ConfigMap", "Namespace", "ServiceAccount", "DeleteOptions")
+DECODED_KINDS = ("Secret", "ConfigMap", "Namespace", "ServiceAccount", "DeleteOptions", "SelfSubjectAccessReview",
+                 "SelfSubjectRulesReview", "SelfSubjectReview")
+RESOURCE_ATTRIBUTES = {1: "namespace", 2: "verb", 3: "group", 4: "version", 5: "resource", 6: "subresource", 7: "name"}
 
 
 class ProtobufError(ValueError):
@@ -109,6 +114,15 @@ def _decode_kind(kind, raw):
                 obj["immutable"] = bool(value)
         elif kind == "DeleteOptions" and number == 4:
             obj["propagationPolicy"] = _text(value)
+        elif kind == "SelfSubjectAccessReview" and number == 2:
+            spec = {}
+            for snum, sval in fields(value):
+                names = RESOURCE_ATTRIBUTES if snum == 1 else {1: "path", 2: "verb"}
+                attrs = {names[n]: _text(v) for n, v in fields(sval) if n in names and v}
+                spec["resourceAttributes" if snum == 1 else "nonResourceAttributes"] = attrs
+            obj["spec"] = spec
+        elif kind == "SelfSubjectRulesReview" and number == 2:
+            obj["spec"] = {"namespace": _text(v) for n, v in fields(value) if n == 1}
         elif kind == "Namespace" and number == 2:
             finalizers = [_text(v) for n, v in fields(value) if n == 1]
             if finalizers:

@@ -8,8 +8,9 @@ import random
 import yaml
 from aiohttp import web
 
-from emulator import discovery, protobuf
+from emulator import authz, discovery, protobuf
 from emulator.errors import ApiError
+from emulator.kinds import CREATE_ONLY
 from emulator.store import dumps
 
 LOG = logging.getLogger("emulator")
@@ -19,7 +20,7 @@ PATCH_TYPES = {"application/json-patch+json": "json", "application/merge-patch+j
                "application/strategic-merge-patch+json": "strategic", "application/apply-patch+yaml": "apply",
                "application/apply-patch+cbor": None}
 WRITE_VERBS = ("POST", "PUT", "PATCH", "DELETE")
-STATIC = {"/version": discovery.VERSION, "/api": discovery.api_versions(), "/apis": None,
+STATIC = {"/version": None, "/api": discovery.api_versions(), "/apis": None,
           "/healthz": "ok", "/livez": "ok", "/readyz": "ok"}
 
 
@@ -55,10 +56,11 @@ class ClusterApp:
             fault = await self._fault(request)
             if fault is not None:
                 return fault
-            if request.headers.get("Authorization") != "Bearer " + self.cluster.token:
+            user = self.cluster.users.authenticate(request.headers.get("Authorization"))
+            if user is None:
                 raise ApiError(401, "Unauthorized")
             self.cluster.stats["requests"] += 1
-            return await self.route(request)
+            return await self.route(request, user)
         except ApiError as exc:
             return _error(exc)
         except web.HTTPRequestEntityTooLarge:
@@ -88,13 +90,15 @@ class ClusterApp:
         return None
 
     # ---- routing -----------------------------------------------------------------------------------------
-    async def route(self, request):
+    async def route(self, request, user):
         """Discovery documents or a resource path."""
         path = request.path.rstrip("/") or "/"
         registry = self.cluster.registry
         if path in STATIC and request.method == "GET":
             if path == "/apis":
                 return _response(discovery.group_list(registry))
+            if path == "/version":
+                return _response(self.cluster.version)
             value = STATIC[path]
             return web.Response(text=value) if isinstance(value, str) else _response(value)
         if path.startswith("/openapi/"):
@@ -115,7 +119,7 @@ class ClusterApp:
             if not registry.in_group_version(group, version):
                 raise ApiError(404, "the server could not find the requested resource")
             return _response(discovery.resource_list(registry, group, version))
-        return await self.resource(request, group, version, rest)
+        return await self.resource(request, group, version, rest, user)
 
     def openapi(self, path):
         """OpenAPI v3 only (kubectl and helm then validate on the server); /openapi/v2 is 404 (see README)."""
@@ -132,7 +136,21 @@ class ClusterApp:
             raise ApiError(404, "the server could not find the requested resource")
         return _response(doc)
 
-    async def resource(self, request, group, version, rest):
+    async def resource(self, request, group, version, rest, user):
+        """A resource request; admission warnings become Warning headers (as kubectl and helm print them)."""
+        store = self.cluster.store
+        store.warnings = []
+        try:
+            response = await self._resource(request, group, version, rest, user)
+        except ApiError:
+            store.warnings = []
+            raise
+        for warning in dict.fromkeys(store.warnings):
+            response.headers.add("Warning", '299 - "%s"' % warning.replace('"', '\\"'))
+        store.warnings = []
+        return response
+
+    async def _resource(self, request, group, version, rest, user):
         """Parse /<prefix>/[watch/][namespaces/NS/]PLURAL[/NAME[/SUBRESOURCE[/...]]] and run the verb."""
         query = request.query
         watch = _truthy(query.get("watch"))
@@ -149,11 +167,18 @@ class ClusterApp:
         ns = namespace or "" if rtype.namespaced else ""
         if rtype.namespaced and name and not namespace:
             raise ApiError(404, "the server could not find the requested resource")
+        method = request.method
+        if (group, plural) in CREATE_ONLY:
+            if method != "POST" or name:
+                raise ApiError(405, "the server does not allow this method on the requested resource", "MethodNotAllowed")
+            return _response(authz.REVIEWS[(group, plural)](user, await self.body(request)), 201)
+        verb = _verb(method, name, watch, sub)
+        if not authz.allows(user, verb, group, plural, sub if sub in ("status", "scale", "proxy", "log") else "", ns, name or ""):
+            raise authz.forbidden(user, verb, group, plural, sub if sub in ("status", "scale", "proxy", "log") else "", ns, name or "")
         if sub in ("proxy", "log"):
             return await self.subresource(request, rtype, ns, name, sub, extra)
         if sub not in (None, "status", "scale") or (sub and not name):
             raise ApiError(404, "the server could not find the requested resource")
-        method = request.method
         if method in WRITE_VERBS:
             dry_run = "dryRun" in query
             self.cluster.stats["dry_runs" if dry_run else "writes"] += 1
@@ -167,21 +192,28 @@ class ClusterApp:
             return _response(store.get_raw(rtype, ns, name))
         if method == "GET":
             return self.list(request, rtype, namespace)
+        manager = query.get("fieldManager") or _agent_manager(request)
         if method == "POST" and not name:
             body = await self.body(request)
-            return _response(store.create(rtype, body, ns, "dryRun" in query), 201)
+            return _response(store.create(rtype, body, ns, "dryRun" in query, manager=manager), 201)
         if method == "PUT" and name:
             body = await self.body(request)
-            return _response(store.replace(rtype, body, ns, name, sub, "dryRun" in query))
+            return _response(store.replace(rtype, body, ns, name, sub, "dryRun" in query, manager=manager))
         if method == "PATCH" and name:
             patch_type = PATCH_TYPES.get(request.content_type)
             if patch_type is None:
                 raise ApiError(415, "the body of the request was in an unknown format - accepted media types include: "
                                + ", ".join(t for t, v in PATCH_TYPES.items() if v))
+            if patch_type == "apply" and not query.get("fieldManager"):
+                raise ApiError(422, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+                               "Invalid")
+            if patch_type != "apply" and "force" in query:
+                raise ApiError(422, 'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch',
+                               "Invalid")
             body = await self.body(request, yaml_ok=patch_type == "apply")
-            obj = store.patch(rtype, ns, name, patch_type, body, sub, "dryRun" in query, _truthy(query.get("force")),
-                              query.get("fieldManager"))
-            return _response(obj)
+            existed = store.entry(rtype, ns, name) is not None
+            obj = store.patch(rtype, ns, name, patch_type, body, sub, "dryRun" in query, _truthy(query.get("force")), manager)
+            return _response(obj, 200 if existed else 201)
         if method == "DELETE":
             options = await self.body(request, optional=True) or {}
             propagation = query.get("propagationPolicy") or options.get("propagationPolicy") or "Background"
@@ -205,7 +237,8 @@ class ClusterApp:
             replicas = (body.get("spec") or {}).get("replicas") if isinstance(body, dict) else None
             if not isinstance(replicas, int) or replicas < 0:
                 raise ApiError(422, "spec.replicas must be a non-negative integer", "Invalid")
-            obj = store.patch(rtype, namespace, name, "merge", {"spec": {"replicas": replicas}}, None, "dryRun" in request.query)
+            obj = store.patch(rtype, namespace, name, "merge", {"spec": {"replicas": replicas}}, None, "dryRun" in request.query,
+                              field_manager=request.query.get("fieldManager") or _agent_manager(request), via="scale")
         elif request.method != "GET":
             raise ApiError(405, "the server does not allow this method on the requested resource")
         return _response(_scale_of(obj))
@@ -317,6 +350,23 @@ class ClusterApp:
         if asyncio.iscoroutine(result):
             result = await result
         return _as_response(result)
+
+
+def _agent_manager(request):
+    """The default field manager: the User-Agent up to its first "/" (as the API server derives it)."""
+    agent = request.headers.get("User-Agent") or ""
+    return agent.split("/", 1)[0][:128] or "unknown"
+
+
+def _verb(method, name, watch, sub):
+    """The authorization verb of a request."""
+    if method == "GET":
+        return "watch" if watch else ("get" if name else "list")
+    if sub == "proxy":
+        return {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(method, "get")
+    if method == "DELETE":
+        return "delete" if name else "deletecollection"
+    return {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(method, method.lower())
 
 
 def _scale_of(obj):

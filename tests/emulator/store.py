@@ -7,13 +7,12 @@ copies (get/list); the HTTP layer serialises the stored dict (cached JSON bytes)
 import asyncio
 import base64
 import collections
-import copy
 import datetime
 import json
 import re
 import uuid
 
-from emulator import errors, patch as patching
+from emulator import admission, defaults, errors, fieldmanager, patch as patching
 from emulator.errors import ApiError
 from emulator.kinds import BUILTIN_TYPES, api_version_of
 from emulator.selectors import field_matcher, label_matcher
@@ -41,6 +40,11 @@ def _name_pattern(rtype):
 def dumps(obj):
     """Compact JSON bytes."""
     return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def clone(obj):
+    """A deep copy of a JSON-style object (faster than copy.deepcopy for these)."""
+    return json.loads(dumps(obj))
 
 
 def now():
@@ -127,7 +131,7 @@ class Store:
         self.watchers = set()
         self.listeners = []   # callables(event), called synchronously after each committed write
         self._owned = collections.defaultdict(set)   # owner uid -> {(storage key, namespace, name)}
-        self._applied = {}    # (uid, field manager) -> the configuration last server-side applied
+        self.warnings = []    # warnings of the current request (admission), sent as Warning headers
 
     # ---- reads -------------------------------------------------------------------------------------------
     def count(self):
@@ -287,11 +291,19 @@ class Store:
         if not obj.get("type"):
             obj["type"] = "Opaque"
 
-    def create(self, rtype, obj, namespace=None, dry_run=False):
-        """POST semantics: validate, fill metadata, store; returns the stored object."""
-        obj = copy.deepcopy(obj)
+    @staticmethod
+    def _controller_manager(rtype, subresource=None):
+        """The field manager of writes made by the emulator's own controllers."""
+        return "kubelet" if rtype.kind == "Pod" and subresource == "status" else fieldmanager.CONTROLLER_MANAGER
+
+    def create(self, rtype, obj, namespace=None, dry_run=False, manager=None, applied=None):
+        """POST semantics: validate, fill metadata, store; returns the stored object. manager: the field manager of the
+        request (an Update); applied: the configuration when server-side apply creates the object."""
+        obj = clone(obj)
         meta = obj.get("metadata") if isinstance(obj, dict) else None
+        shown_name = None     # admission errors name a generated object by its generateName (the name comes later)
         if isinstance(meta, dict) and not meta.get("name") and meta.get("generateName"):
+            shown_name = meta["generateName"]
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
         meta = self._validate(rtype, obj, namespace)
         if self.entry(rtype, meta.get("namespace"), meta["name"]) is not None:
@@ -305,10 +317,50 @@ class Store:
         if rtype.has_status:
             obj.pop("status", None)
         self._defaults(rtype, obj)
+        if rtype.kind == "Job" and rtype.group == "batch":
+            defaults.job_selector(obj)
+        self._validate_spec(rtype, obj)
+        builtin = (rtype.group, rtype.kind) in _BUILTIN_KINDS
+        if applied is not None:
+            obj["metadata"].pop("managedFields", None)
+            fieldmanager.apply(rtype, None, obj, applied, manager, False, builtin)
+        else:
+            fieldmanager.update(rtype, None, obj, manager or self._controller_manager(rtype), None, builtin)
+        self.warnings.extend(admission.admit_create(self, rtype, obj, shown_name or obj["metadata"]["name"]))
         if dry_run:
             return obj
         self._register(rtype, obj)
-        return self._commit(rtype, "ADDED", obj, None)
+        created = self._commit(rtype, "ADDED", obj, None)
+        if rtype.kind == "Namespace" and rtype.group == "":
+            self._default_service_account(created["metadata"]["name"])
+        return created
+
+    def _default_service_account(self, namespace):
+        """The ServiceAccount controller's "default" account, made in the same step as its namespace here (a real
+        cluster has a short window where Pods of a new namespace are refused for want of it)."""
+        sa_type = self.registry.by_kind("v1", "ServiceAccount")
+        if self.entry(sa_type, namespace, "default") is None:
+            self.create(sa_type, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": namespace}})
+
+    @staticmethod
+    def _validate_spec(rtype, obj):
+        """The few spec validations clients trip over (and controllers rely on)."""
+        if rtype.group == "apps" and rtype.kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"):
+            spec = obj.get("spec") or {}
+            selector = spec.get("selector")
+            if not isinstance(selector, dict) or not (selector.get("matchLabels") or selector.get("matchExpressions")):
+                raise errors.invalid(rtype, obj["metadata"]["name"], "spec.selector", "Required value")
+            labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+            if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+                shown = "map[string]string{%s}" % ", ".join('"%s":"%s"' % kv for kv in sorted(labels.items()))
+                raise errors.invalid(rtype, obj["metadata"]["name"], "spec.template.metadata.labels",
+                                     "Invalid value: %s: `selector` does not match template `labels`" % shown)
+        if rtype.kind == "Job" and rtype.group == "batch":
+            policy = ((obj["spec"].get("template") or {}).get("spec") or {}).get("restartPolicy")
+            if policy not in ("OnFailure", "Never"):
+                raise errors.invalid(rtype, obj["metadata"]["name"], "spec.template.spec.restartPolicy",
+                                     'Required value: valid values: "OnFailure", "Never"' if policy in (None, "", "Always") else
+                                     'Unsupported value: "%s": supported values: "OnFailure", "Never"' % policy)
 
     def _register(self, rtype, obj):
         """A CustomResourceDefinition serves its kinds as soon as it is stored."""
@@ -323,6 +375,7 @@ class Store:
 
     def _defaults(self, rtype, obj):
         """Server-side defaults the clients rely on."""
+        defaults.apply(rtype, obj)
         if rtype.kind == "Namespace":
             obj.setdefault("spec", {"finalizers": ["kubernetes"]})
             obj["status"] = {"phase": "Active"}
@@ -340,7 +393,8 @@ class Store:
                 if isinstance(port, dict):
                     port.setdefault("protocol", "TCP")
                     port.setdefault("targetPort", port.get("port"))
-            obj["status"] = {"loadBalancer": {}}
+            defaults.service(spec)
+            obj.setdefault("status", {"loadBalancer": {}})
         elif rtype.kind == "CustomResourceDefinition":
             names = (obj.get("spec") or {}).get("names") or {}
             obj["status"] = {"acceptedNames": names, "storedVersions": [
@@ -357,11 +411,13 @@ class Store:
                     self.registry.by_kind("apiextensions.k8s.io/v1", "CustomResourceDefinition"), obj["metadata"]["name"],
                     "metadata.name", "Invalid value: must be spec.names.plural+\".\"+spec.group")
 
-    def replace(self, rtype, obj, namespace=None, name=None, subresource=None, dry_run=False, check_rv=True):
-        """PUT semantics (optimistic concurrency on metadata.resourceVersion); a no-op writes nothing."""
+    def replace(self, rtype, obj, namespace=None, name=None, subresource=None, dry_run=False, check_rv=True, manager=None,
+                managed=False, via=None):
+        """PUT semantics (optimistic concurrency on metadata.resourceVersion); a no-op writes nothing. manager: the field
+        manager of this Update (managed=True: obj's managedFields were already computed by an apply)."""
         if not isinstance(obj, dict):
             raise ApiError(400, "the body of the request was in an unknown format")
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         meta = obj.setdefault("metadata", {}) if isinstance(obj.get("metadata", {}), dict) else None
         if meta is None:
             raise ApiError(400, "metadata must be an object")
@@ -393,10 +449,16 @@ class Store:
                     if k in current["metadata"]}
             obj["metadata"] = dict(obj["metadata"], **keep)
             obj["metadata"].pop("resourceVersion", None)
+            self._update_defaults(rtype, obj, current)
+            self._validate_spec(rtype, obj)
+            self.warnings.extend(admission.admit_write(self, rtype, obj))
             if "generation" in keep and _without(obj, "metadata", "status", "apiVersion", "kind") != \
                     _without(current, "metadata", "status", "apiVersion", "kind"):
                 obj["metadata"]["generation"] = keep["generation"] + 1
         obj["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+        if not managed:
+            fieldmanager.update(rtype, current, obj, manager or self._controller_manager(rtype, subresource), subresource,
+                                (rtype.group, rtype.kind) in _BUILTIN_KINDS, via=via)
         if obj == current:
             return current
         if rtype.kind == "CustomResourceDefinition" and subresource != "status":
@@ -405,6 +467,37 @@ class Store:
             return obj
         self._register(rtype, obj)
         return self._commit(rtype, "MODIFIED", obj, current)
+
+    @staticmethod
+    def _update_defaults(rtype, obj, current):
+        """Defaults of an update; fields the server set at create and a client may omit (immutable ones) are kept."""
+        defaults.apply(rtype, obj)
+        key = (rtype.group, rtype.kind)
+        spec, old_spec = obj.get("spec"), current.get("spec") or {}
+        if key == ("", "Namespace"):
+            obj["metadata"]["labels"] = dict(obj["metadata"].get("labels") or {}, **{"kubernetes.io/metadata.name": obj["metadata"]["name"]})
+            if not isinstance(spec, dict) or "finalizers" not in spec:
+                obj["spec"] = old_spec
+        elif key == ("", "Service") and isinstance(spec, dict):
+            for field in ("clusterIP", "clusterIPs", "type", "sessionAffinity"):
+                if field not in spec and field in old_spec:
+                    spec[field] = old_spec[field]
+            for port in spec.get("ports") or []:
+                if isinstance(port, dict):
+                    port.setdefault("protocol", "TCP")
+                    port.setdefault("targetPort", port.get("port"))
+            defaults.service(spec)
+        elif key == ("batch", "Job") and isinstance(spec, dict) and not spec.get("manualSelector"):
+            if "selector" not in spec and "selector" in old_spec:
+                spec["selector"] = old_spec["selector"]
+            template_meta = (spec.get("template") or {}).get("metadata")
+            old_labels = ((old_spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+            if isinstance(template_meta, dict):
+                template_meta["labels"] = dict(old_labels, **(template_meta.get("labels") or {}))
+        elif key == ("", "PersistentVolumeClaim") and isinstance(spec, dict):
+            for field in ("storageClassName", "volumeName"):
+                if field not in spec and field in old_spec:
+                    spec[field] = old_spec[field]
 
     @staticmethod
     def patch_object(current, patch_type, body):
@@ -423,41 +516,38 @@ class Store:
         raise ApiError(415, "unsupported patch type %r" % patch_type)
 
     def patch(self, rtype, namespace, name, patch_type, body, subresource=None, dry_run=False, force=False,
-              field_manager=None):
-        """PATCH semantics: json, merge, strategic or apply. Server-side apply creates missing objects; with a
-        field_manager it also removes the fields that manager applied last time but no longer applies (ownership is
-        not shared: a field another manager also set is removed too)."""
-        del force   # ownership conflicts are not tracked: every apply wins
+              field_manager=None, via=None):
+        """PATCH semantics: json, merge, strategic or apply. Server-side apply (with a field_manager) creates missing
+        objects, removes the fields its manager applied before and no longer applies (unless another manager owns them)
+        and answers 409 when it would change a field another manager owns (unless force). Without a field_manager (the
+        emulator's controllers) an apply is a strategic merge that removes nothing."""
         existing = self.entry(rtype, namespace, name)
         if patch_type == "apply" and subresource != "status":
             if not isinstance(body, dict):
                 raise ApiError(400, "the body of the request was in an unknown format")
             body = _without(body, "status")
+        ssa = patch_type == "apply" and bool(field_manager)
         if existing is None:
             if patch_type != "apply":
                 raise errors.not_found(rtype, name)
             body = dict(body, metadata=dict(body.get("metadata") or {}, name=name))
-            created = self.create(rtype, body, namespace, dry_run)
-            if field_manager and not dry_run:
-                self._applied[(created["metadata"]["uid"], field_manager)] = copy.deepcopy(body)
-            return created
+            return self.create(rtype, body, namespace, dry_run, manager=field_manager, applied=body if ssa else None)
         current = existing.obj
-        if patch_type == "apply":
-            previous = self._applied.get((current["metadata"]["uid"], field_manager))
-            if previous is not None:
-                current = patching.prune(current, previous, body)
-        new = self.patch_object(current, patch_type, body)
+        new = self.patch_object(current, "strategic" if patch_type == "apply" else patch_type, body)
         if not isinstance(new, dict):
             raise ApiError(400, "the patch did not produce an object")
         wanted_rv = ((body.get("metadata") or {}).get("resourceVersion") if isinstance(body, dict) else None)
         if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
             raise errors.conflict(rtype, name)
+        if ssa:
+            new = clone(new)     # pruning edits it in place; strategic_merge shares unchanged parts with current
         new.setdefault("metadata", {})
         new["metadata"] = dict(new["metadata"], resourceVersion=current["metadata"]["resourceVersion"])
-        result = self.replace(rtype, new, namespace, name, subresource, dry_run, check_rv=False)
-        if patch_type == "apply" and field_manager and not dry_run:
-            self._applied[(current["metadata"]["uid"], field_manager)] = copy.deepcopy(body)
-        return result
+        if ssa:
+            new["metadata"]["managedFields"] = current["metadata"].get("managedFields")
+            fieldmanager.apply(rtype, current, new, body, field_manager, force, (rtype.group, rtype.kind) in _BUILTIN_KINDS)
+        return self.replace(rtype, new, namespace, name, subresource, dry_run, check_rv=False, manager=field_manager, managed=ssa,
+                            via=via)
 
     def delete(self, rtype, namespace, name, propagation="Background", dry_run=False, preconditions=None):
         """DELETE semantics with namespace cascade and ownerReference garbage collection; returns the object."""

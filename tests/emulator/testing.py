@@ -15,7 +15,9 @@ TOOLS = os.path.join(ROOT, ".tools", "bin")
 class EmulatorHandle:
     """A running emulator (a background process started with `up` in its own state directory)."""
 
-    def __init__(self, clusters, base_dir=None, nodes=2):
+    def __init__(self, clusters, base_dir=None, nodes=2, kubernetes_version=None, default_storage_class=None, users=None):
+        """kubernetes_version / default_storage_class: the `up` options ("1.29", "cluster2=1.30", "none"...); users: a list
+        of users for every cluster or {cluster: [users]} (see --users)."""
         self.base_dir = base_dir or tempfile.mkdtemp(prefix="emulator-")
         self.state_dir = os.path.join(self.base_dir, "state")
         self.kubeconfig = os.path.join(self.base_dir, "kubeconfig")
@@ -23,8 +25,18 @@ class EmulatorHandle:
         os.makedirs(self.tmpdir, exist_ok=True)
         self.clusters = list(clusters)
         env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "tests"))
+        options = []
+        if kubernetes_version:
+            options += ["--kubernetes-version", kubernetes_version]
+        if default_storage_class:
+            options += ["--default-storage-class", default_storage_class]
+        if users is not None:
+            path = os.path.join(self.base_dir, "users.json")
+            with open(path, "w", encoding="utf-8") as out:
+                json.dump(users, out)
+            options += ["--users", path]
         subprocess.run([sys.executable, "-m", "emulator", "--state-dir", self.state_dir, "up", "--clusters",
-                        ",".join(self.clusters), "--kubeconfig", self.kubeconfig, "--nodes", str(nodes)],
+                        ",".join(self.clusters), "--kubeconfig", self.kubeconfig, "--nodes", str(nodes)] + options,
                        check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
         self.state = cli.load_state(self.state_dir)
 
@@ -45,6 +57,11 @@ class EmulatorHandle:
     def kubectl(self, *args, context=None, check=True, stdin=None):
         """Run kubectl against this emulator; returns the CompletedProcess."""
         return self._run("kubectl", args, context, check, stdin)
+
+    def add_user(self, cluster, name, rules, groups=None):
+        """A new bearer token of one cluster for a user limited to rules ([{verbs, apiGroups, resources, [namespaces]}];
+        None = cluster-admin); returns the token (use it with kubectl --token)."""
+        return self.admin(cluster, "POST", "/_emulator/rbac/users", {"name": name, "rules": rules, "groups": groups or []})["token"]
 
     def helm(self, *args, context=None, check=True):
         """Run helm against this emulator; returns the CompletedProcess."""

@@ -12,11 +12,12 @@ from emulator.testing import EmulatorHandle  # noqa: E402  pylint: disable=wrong
 
 @pytest.fixture(scope="session")
 def emulator_factory(tmp_path_factory):
-    """emulator_factory(["c1", "c2"], nodes=2) starts a fresh emulator (stopped at session end)."""
+    """emulator_factory(["c1", "c2"], nodes=2, **options) starts a fresh emulator (stopped at session end); options:
+    kubernetes_version, default_storage_class, users (see emulator.testing.EmulatorHandle)."""
     started = []
 
-    def start(clusters=("cluster1", "cluster2"), nodes=2):
-        handle = EmulatorHandle(clusters, str(tmp_path_factory.mktemp("emulator")), nodes)
+    def start(clusters=("cluster1", "cluster2"), nodes=2, **options):
+        handle = EmulatorHandle(clusters, str(tmp_path_factory.mktemp("emulator")), nodes, **options)
         started.append(handle)
         return handle
 

@@ -1,5 +1,7 @@
-"""Simulated SPIRE server (disk UpstreamAuthority validation, k8sbundle notifier), agent readiness and the
-spire-controller-manager sidecar (ClusterSPIFFEID class filtering and status.stats)."""
+"""Simulated SPIRE server (disk UpstreamAuthority validation, k8sbundle notifier), agent readiness, the
+spire-controller-manager sidecar (ClusterSPIFFEID class filtering and status.stats) and the OIDC discovery provider's
+readiness, for both the stand-in chart (tests/charts/spire) and the real spire 0.24.2 chart (config from a subPath mount,
+the controller manager's relative --config path)."""
 
 import base64
 import json
@@ -14,6 +16,8 @@ from emulator.mesh.util import pod_ready, quietly, set_pod_readiness, set_status
 
 SERVER_LABEL = "app.kubernetes.io/name=server"
 AGENT_LABEL = "app.kubernetes.io/name=agent"
+OIDC_LABEL = "app.kubernetes.io/name=spiffe-oidc-discovery-provider"
+OIDC_CONTAINER = "spiffe-oidc-discovery-provider"
 _self_signed = {}   # cluster name -> SPIRE's own self-signed root (no UpstreamAuthority)
 
 
@@ -21,18 +25,29 @@ def _container(pod, name):
     return next((c for c in (pod.get("spec") or {}).get("containers") or [] if c.get("name") == name), None)
 
 
-def _volume_for(pod, container, path):
-    """The pod volume mounted (by container) at path, or None."""
+def _mount_at(pod, container, path):
+    """(volume, mount) of the pod volume mounted (by container) at path, or (None, None)."""
     for mount in (container or {}).get("volumeMounts") or []:
         if mount.get("mountPath", "").rstrip("/") == path.rstrip("/"):
-            return next((v for v in (pod.get("spec") or {}).get("volumes") or [] if v.get("name") == mount.get("name")), None)
-    return None
+            volume = next((v for v in (pod.get("spec") or {}).get("volumes") or [] if v.get("name") == mount.get("name")), None)
+            return volume, mount
+    return None, None
+
+
+def _volume_for(pod, container, path):
+    """The pod volume mounted (by container) at path, or None."""
+    return _mount_at(pod, container, path)[0]
 
 
 def _configmap_text(cluster, pod, container, path):
-    """(text, error) of a file path inside a configMap volume mount (the mount is the file's directory or the file)."""
+    """(text, error) of a file path inside a configMap volume mount: the mount is the file's directory (the key is the
+    file name), or the file itself (the key is the mount's subPath, e.g. the real chart's controller-manager config)."""
     directory, filename = posixpath.split(path)
-    volume = _volume_for(pod, container, directory) or _volume_for(pod, container, path)
+    volume = _volume_for(pod, container, directory)
+    if volume is None:
+        volume, mount = _mount_at(pod, container, path)
+        if mount is not None and mount.get("subPath"):
+            filename = mount["subPath"]
     if not volume or "configMap" not in volume:
         return None, "open %s: no such file or directory" % path
     cm = cluster.get("v1", "ConfigMap", volume["configMap"].get("name"), pod["metadata"]["namespace"])
@@ -160,7 +175,9 @@ def _cm_config(cluster, pod):
     container = _container(pod, "spire-controller-manager")
     if container is None:
         return None
-    text, error = _configmap_text(cluster, pod, container, "/controller-manager-config.yaml")
+    args = container.get("args") or []
+    path = next((a.split("=", 1)[1] for a in args if a.startswith("--config=")), "/controller-manager-config.yaml")
+    text, error = _configmap_text(cluster, pod, container, posixpath.join("/", path))   # relative to the image's workdir, /
     if error:
         return None
     try:
@@ -200,8 +217,20 @@ def reconcile_cluster_spiffe_ids(cluster, config):
         set_status(cluster, csid, status)
 
 
+def reconcile_oidc_pod(cluster, pod):
+    """The real chart's spiffe-oidc-discovery-provider reads the Workload API of the node's agent (through the SPIFFE
+    CSI driver): Ready only while a Ready spire-agent pod runs on its node."""
+    if not _container(pod, OIDC_CONTAINER) or not pod["spec"].get("nodeName"):
+        return
+    node = pod["spec"]["nodeName"]
+    ready = any(pod_ready(a) and a["spec"].get("nodeName") == node for a in cluster.list("v1", "Pod", label_selector=AGENT_LABEL)
+                if _container(a, "spire-agent"))
+    set_pod_readiness(cluster, pod, ready, "CrashLoopBackOff", "" if ready else
+                      "the Workload API is unavailable: no ready spire-agent on node %s (simulated)" % node, OIDC_CONTAINER)
+
+
 def reconcile(cluster):
-    """Every SPIRE server pod, agent pod, and the controller managers of ready servers."""
+    """Every SPIRE server pod, agent pod, OIDC discovery provider pod, and the controller managers of ready servers."""
     servers_ready = {}
     for pod in server_pods(cluster):
         ready = reconcile_server_pod(cluster, pod)
@@ -213,6 +242,8 @@ def reconcile(cluster):
                 reconcile_cluster_spiffe_ids(cluster, config)
     for pod in cluster.list("v1", "Pod", label_selector=AGENT_LABEL):
         reconcile_agent_pod(cluster, pod, servers_ready)
+    for pod in cluster.list("v1", "Pod", label_selector=OIDC_LABEL):
+        reconcile_oidc_pod(cluster, pod)
 
 
 def on_pod(cluster, pod):
@@ -223,3 +254,5 @@ def on_pod(cluster, pod):
     elif labels.get("app.kubernetes.io/name") == "agent" and _container(pod, "spire-agent"):
         ready = any(pod_ready(p) for p in server_pods(cluster) if p["metadata"]["namespace"] == pod["metadata"]["namespace"])
         reconcile_agent_pod(cluster, pod, {pod["metadata"]["namespace"]: ready})
+    elif labels.get("app.kubernetes.io/name") == "spiffe-oidc-discovery-provider":
+        reconcile_oidc_pod(cluster, pod)

@@ -56,7 +56,9 @@ def test_create_apply_wait_delete(emulator):
     emulator.kubectl("scale", "deployment/web", "-n", "kubectl-test", "--replicas=3", context="cluster1")
     emulator.kubectl("wait", "--for=jsonpath={.status.readyReplicas}=3", "deployment/web", "-n", "kubectl-test",
                      "--timeout=20s", context="cluster1")
-    ssa = emulator.kubectl("apply", "--server-side", "-f", "-", context="cluster1", stdin=DEPLOYMENT).stdout
+    # `kubectl scale` took .spec.replicas (manager "kubectl", subresource scale): a real server refuses to let the apply
+    # set it back to 2 without --force-conflicts (test_apply_conflicts_with_the_scale_manager)
+    ssa = emulator.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", context="cluster1", stdin=DEPLOYMENT).stdout
     assert "deployment.apps/web serverside-applied" in ssa
     emulator.kubectl("delete", "namespace", "kubectl-test", context="cluster1")
     gone = emulator.kubectl("get", "pods", "-n", "kubectl-test", "-o", "json", context="cluster1", check=False)

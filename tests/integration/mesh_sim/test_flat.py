@@ -26,6 +26,7 @@ def flat(emulator_factory, tmp_path_factory):
     handle.kubectl("create", "namespace", "bookinfo", context="flat2")
     handle.kubectl("label", "namespace", "bookinfo", "istio.io/dataplane-mode=ambient", context="flat2")
     meshenv.apply(handle, "flat2", [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "bookinfo-productpage", "namespace": "bookinfo"}},  # Pods need their ServiceAccount
         {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "productpage", "namespace": "bookinfo"},
          "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "productpage"}}, "template": {
              "metadata": {"labels": {"app": "productpage", "version": "v1"}},

@@ -44,6 +44,7 @@ def flat_site(emulator_factory):
     handle.kubectl("create", "namespace", "demo", context="cluster1")
     handle.kubectl("label", "namespace", "demo", "istio.io/dataplane-mode=ambient", context="cluster1")
     meshenv.apply(handle, "cluster1", [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "echo", "namespace": "demo"}},  # Pods need their ServiceAccount
         {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "echo", "namespace": "demo"},
          "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "echo"}}, "template": {
              "metadata": {"labels": {"app": "echo"}},
