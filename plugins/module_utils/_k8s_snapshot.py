@@ -26,13 +26,20 @@ try:
 except ImportError:  # pragma: no cover
     HAS_YAML = False
 
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._peer_gateway import (
+    ADDRESS_ANNOTATION,
+    EXPOSE_ISTIOD_LABEL,
+    SERVICE_ACCOUNT_ANNOTATION,
+    TRUST_DOMAIN_ANNOTATION,
+)
+
 AMBIENT_LABEL = "istio.io/dataplane-mode"
 EASTWEST_POD_LABEL = "service.istio.io/canonical-name"
 AUTOGENFLAT_LABEL = "solo.io/source-workload"
 SOURCE_CLUSTER_LABEL = "solo.io/source-cluster"
 PEERED_UID_ANNOTATION = "solo.io/peered-workload-uid"
-KEPT_GATEWAY_ANNOTATIONS = ("gateway.istio.io/trust-domain", "gateway.istio.io/service-account",
-                            "peering.solo.io/preferred-data-plane-service-type", "istio.io/expose-istiod-address")
+KEPT_GATEWAY_ANNOTATIONS = (TRUST_DOMAIN_ANNOTATION, SERVICE_ACCOUNT_ANNOTATION,
+                            "peering.solo.io/preferred-data-plane-service-type", ADDRESS_ANNOTATION)
 
 
 LICENSE_ATTEMPTS = 3
@@ -394,7 +401,7 @@ def take_snapshot(api_client, cluster_name=None, context=None, istio_namespace="
         missing.append("gateways.gateway.networking.k8s.io/v1 (Gateway API CRDs not installed)")
     gateways = [compact_gateway(g) for g in _items(doc)]
 
-    dummy, doc = api.get("/api/v1/services", {"labelSelector": "istio.io/expose-istiod"})
+    dummy, doc = api.get("/api/v1/services", {"labelSelector": EXPOSE_ISTIOD_LABEL})
     services = [compact_service(s) for s in _items(doc)]
 
     status, doc = api.get("/apis/networking.istio.io/v1/namespaces/%s/workloadentries" % quote(ns))

@@ -14,6 +14,8 @@ import math
 from xml.sax.saxutils import escape, quoteattr
 
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks._common import (
+    PEER_CONNECTED,
+    PEERING_SUCCEEDED,
     REMOTE_CLASS,
     condition,
     gateways_of_class,
@@ -174,7 +176,7 @@ def topology(snapshots, findings, clusters=None):
     for name, snap in snapshots.items():
         for gw in gateways_of_class(snap, REMOTE_CLASS):
             target = peer_target_cluster(gw)
-            conds = [condition(gw, t) for t in ("gloo.solo.io/PeerConnected", "gloo.solo.io/PeeringSucceeded")]
+            conds = [condition(gw, t) for t in (PEER_CONNECTED, PEERING_SUCCEEDED)]
             if all(c is not None and c.get("status") == "True" for c in conds):
                 status = "ok"
             elif conds[0] is not None and conds[0].get("status") == "True":
