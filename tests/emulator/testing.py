@@ -15,7 +15,7 @@ TOOLS = os.path.join(ROOT, ".tools", "bin")
 class EmulatorHandle:
     """A running emulator (a background process started with `up` in its own state directory)."""
 
-    def __init__(self, clusters, base_dir=None, nodes=2):
+    def __init__(self, clusters, base_dir=None, nodes=2, settings=None):
         self.base_dir = base_dir or tempfile.mkdtemp(prefix="emulator-")
         self.state_dir = os.path.join(self.base_dir, "state")
         self.kubeconfig = os.path.join(self.base_dir, "kubeconfig")
@@ -24,7 +24,8 @@ class EmulatorHandle:
         self.clusters = list(clusters)
         env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "tests"))
         subprocess.run([sys.executable, "-m", "emulator", "--state-dir", self.state_dir, "up", "--clusters",
-                        ",".join(self.clusters), "--kubeconfig", self.kubeconfig, "--nodes", str(nodes)],
+                        ",".join(self.clusters), "--kubeconfig", self.kubeconfig, "--nodes", str(nodes)]
+                       + ["--set=%s=%s" % (k, json.dumps(v)) for k, v in sorted((settings or {}).items())],
                        check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
         self.state = cli.load_state(self.state_dir)
 

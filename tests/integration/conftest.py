@@ -12,11 +12,12 @@ from emulator.testing import EmulatorHandle  # noqa: E402  pylint: disable=wrong
 
 @pytest.fixture(scope="session")
 def emulator_factory(tmp_path_factory):
-    """emulator_factory(["c1", "c2"], nodes=2) starts a fresh emulator (stopped at session end)."""
+    """emulator_factory(["c1", "c2"], nodes=2, settings=None) starts a fresh emulator (stopped at session end); settings are
+    `up --set KEY=VALUE` controller settings (the mesh's, tests/emulator/mesh/README.md)."""
     started = []
 
-    def start(clusters=("cluster1", "cluster2"), nodes=2):
-        handle = EmulatorHandle(clusters, str(tmp_path_factory.mktemp("emulator")), nodes)
+    def start(clusters=("cluster1", "cluster2"), nodes=2, settings=None):
+        handle = EmulatorHandle(clusters, str(tmp_path_factory.mktemp("emulator")), nodes, settings)
         started.append(handle)
         return handle
 
