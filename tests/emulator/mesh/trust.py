@@ -76,7 +76,7 @@ def validate_settings(body, partial=True):
             raise ApiError(400, "mesh setting %s must be a number of seconds >= 0, not %r" % (key, value))
         elif key == "probe_interval" and value < MIN_PROBE_INTERVAL:
             raise ApiError(400, "mesh setting probe_interval must be at least %s seconds" % MIN_PROBE_INTERVAL)
-        out[key] = float(value) if kind.startswith("number") else value
+        out[key] = float(value) if isinstance(kind, str) and kind.startswith("number") else value
     return out
 
 

@@ -85,3 +85,14 @@ def test_unlinked_pairs_are_no_longer_probed(slow_kubelet):
     mesh.wait_probe_rounds(3)
     pairs = mesh.probe()["pairs"]
     assert pairs["p1->p2"]["ok"] == count and pairs["p2->p1"]["linked"] and pairs["p2->p1"]["failed"] == 0
+
+
+def test_every_setting_is_documented_with_its_default():
+    from emulator.mesh.trust import SETTINGS  # pylint: disable=import-outside-toplevel
+    with open(os.path.join(ROOT, "tests", "emulator", "mesh", "README.md"), encoding="utf-8") as handle:
+        readme = handle.read()
+    for name, (default, _kind, _meaning) in SETTINGS.items():
+        shown = {True: "true", False: "false", None: "null"}.get(default, default)
+        if isinstance(shown, float):
+            shown = ("%g" % shown)
+        assert "| `%s` | %s |" % (name, shown) in readme, name

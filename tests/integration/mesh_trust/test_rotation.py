@@ -151,3 +151,24 @@ def test_istiod_refuses_a_ca_that_does_not_chain_and_a_bundle_that_does_not_cont
     wait_for(lambda: "Updating new ROOT-CA not supported" in _events(mesh, "solo"), what="bundle without the old root refused")
     assert mesh.istiod_issuer("solo") == issuer and mesh.istiod_roots("solo") == [a.fingerprint]
     assert mesh.configmap_roots("solo") == [a.fingerprint]
+
+
+def test_the_inferred_behaviours_are_switchable(fresh_mesh):
+    mesh = fresh_mesh(("solo",))
+    a, b = mesh.root_a, Ca("Root B", pathlen=2)
+    mesh.set_upstream("solo", mesh.spire["solo"], [a, b])
+    wait_for(lambda: mesh.trust("solo")["secrets"]["spire-server/spiffe-upstream-ca"]["synced"], what="synced")
+    mesh.prepare("solo")
+
+    def roots(kind):
+        return [[r["sha256"] for r in w["trusted_roots"]] for w in mesh.trust("solo")[kind].values()]
+    # facts 5/8: the roots come with the certificate (no refresh yet: A only), east-west gateways use istiod's roots
+    assert roots("ztunnel") == [[a.fingerprint]] * 2 and roots("gateways") == [[a.fingerprint]]
+    settings = "/_emulator/mesh/settings"
+    mesh.handle.admin("solo", "POST", settings, {"ztunnel_roots_at_fetch": False, "gateway_trust": "spire"})
+    assert roots("ztunnel") == [[a.fingerprint, b.fingerprint]] * 2 and roots("gateways") == [[a.fingerprint, b.fingerprint]]
+    # fact 6: a ztunnel without multi-root support keeps only the root its own chain ends in
+    mesh.handle.admin("solo", "POST", settings, {"ztunnel_multi_root": False})
+    assert roots("ztunnel") == [[a.fingerprint]] * 2
+    mesh.handle.admin("solo", "POST", settings, {"ztunnel_roots_at_fetch": None, "gateway_trust": None, "ztunnel_multi_root": None})
+    assert roots("ztunnel") == [[a.fingerprint]] * 2
