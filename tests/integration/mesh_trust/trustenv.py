@@ -51,7 +51,7 @@ class Mesh:
             self.set_cacerts(c, self.istio[c], [self.root_a])
             if multiroot:
                 h.admin(c, "POST", "/_emulator/mesh/faults", MULTIROOT)
-            meshenv.install_gloo(h, c, c, c, c)
+            self.install_gloo(c, multiroot)
             meshenv.expose(h, c, c, c)
             self.address[c] = meshenv.eastwest_address(h, c)
         for src in self.clusters if len(self.clusters) > 1 else ():
@@ -59,6 +59,29 @@ class Mesh:
         wait_for(lambda: len(self.probe()["pairs"]) == len(self.clusters) * (len(self.clusters) - 1), timeout=30, what="every pair probed")
         wait_for(lambda: all(p["ok"] > 0 for p in self.probe()["pairs"].values()), timeout=30, what="every pair answered")
         return self
+
+    def install_gloo(self, cluster, multiroot):
+        """The Gloo Operator and the ServiceMeshController as meshenv.install_gloo, with istiod's env in the operator's
+        values too (pilot.env: ENABLE_PEERING_DISCOVERY, and ISTIO_MULTIROOT_MESH when asked): where a simulated operator
+        reads them from; the istiod_env fault sets MULTIROOT for one that does not."""
+        h = self.handle
+        h.helm("upgrade", "-i", "gloo-operator", os.path.join(meshenv.CHARTS, "gloo-operator"), "-n", "gloo-mesh", "--create-namespace",
+               "--set", "manager.env.SOLO_ISTIO_LICENSE_KEY=" + meshenv.LICENSE, context=cluster)
+        h.kubectl("-n", "gloo-mesh", "wait", "--for=condition=Available", "deployment/gloo-operator", "--timeout=20s", context=cluster)
+        env = {"ENABLE_PEERING_DISCOVERY": "true"}
+        if multiroot:
+            env["ISTIO_MULTIROOT_MESH"] = "true"
+        istiod = {"gateways": {"spire": {"workloads": True}}, "pilot": {"env": env}}
+        docs = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "gloo-extensions-config", "namespace": "gloo-mesh"},
+                 "data": {"values.istiod": json.dumps(istiod), "values.istio-ztunnel": json.dumps({"spire": {"enabled": True}})}},
+                {"apiVersion": "operator.gloo.solo.io/v1", "kind": "ServiceMeshController",
+                 "metadata": {"name": "managed-istio", "labels": {"app.kubernetes.io/name": "managed-istio"}},
+                 "spec": {"cluster": cluster, "network": cluster, "trustDomain": cluster, "dataplaneMode": "Ambient",
+                          "installNamespace": "istio-system", "version": "1.27.3-patch0"}}]
+        meshenv.apply(h, cluster, docs)
+        wait_for(lambda: h.kubectl("get", "deployment", "-n", "istio-system", "istiod-gloo", context=cluster, check=False).returncode == 0,
+                 what="istiod-gloo in " + cluster)
+        h.kubectl("-n", "istio-system", "rollout", "status", "deployment/istiod-gloo", "--timeout=30s", context=cluster)
 
     # ---- writing CA material (one update per Secret, as istio#49648 requires) ------------------------------------
     def _secret(self, cluster, namespace, name, files):
