@@ -23,13 +23,13 @@ def _cli(handle, *args, check=True):
 
 @pytest.fixture(scope="module")
 def slow_kubelet(emulator_factory):
-    return Mesh(emulator_factory(["p1", "p2"], settings={"kubelet_sync": 8, "probe_interval": 0.1})).walk()
+    return Mesh(emulator_factory(["p1", "p2"], settings={"kubelet_sync": 12, "probe_interval": 0.1})).walk()
 
 
 def test_settings_from_up_and_from_the_admin_route(slow_kubelet):
     handle = slow_kubelet.handle
     settings = handle.admin("p1", "GET", SETTINGS)
-    assert settings["kubelet_sync"] == 8.0 and settings["probe_interval"] == 0.1 and settings["gateway_trust"] == "istiod"
+    assert settings["kubelet_sync"] == 12.0 and settings["probe_interval"] == 0.1 and settings["gateway_trust"] == "istiod"
     assert handle.admin("p2", "POST", SETTINGS, {"istiod_debounce": 0.2})["istiod_debounce"] == 0.2
     assert handle.admin("p1", "GET", SETTINGS)["istiod_debounce"] == 0.2          # one setting for the whole process
     assert handle.admin("p1", "POST", SETTINGS, {"istiod_debounce": None})["istiod_debounce"] == 0.1

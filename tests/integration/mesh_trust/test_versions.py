@@ -82,7 +82,7 @@ def test_a_broken_istio_version_crash_loops_and_fails_the_gate(fresh_mesh):
     assert status["state"]["waiting"]["reason"] == "CrashLoopBackOff" and "broken version 1.28.1" in status["lastState"]["terminated"]["message"]
     name = pods[0]["metadata"]["name"]
     wait_for(lambda: _get(handle, "c1", "pod", name, "-n", "istio-system")["status"]["containerStatuses"][0]["restartCount"] >= 3,
-             what="restartCount grows")
+             timeout=40, what="restartCount grows")
     gate = handle.kubectl("-n", "istio-system", "rollout", "status", "deployment/istiod-gloo", "--timeout=2s", context="c1", check=False)
     assert gate.returncode != 0
     dep = _get(handle, "c1", "deployment", "istiod-gloo", "-n", "istio-system")
