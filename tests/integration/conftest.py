@@ -13,7 +13,8 @@ from emulator.testing import EmulatorHandle  # noqa: E402  pylint: disable=wrong
 @pytest.fixture(scope="session")
 def emulator_factory(tmp_path_factory):
     """emulator_factory(["c1", "c2"], nodes=2, **options) starts a fresh emulator (stopped at session end); options:
-    kubernetes_version, default_storage_class, users (see emulator.testing.EmulatorHandle)."""
+    kubernetes_version, default_storage_class, users, settings (`up --set KEY=VALUE` controller settings: the mesh's,
+    tests/emulator/mesh/README.md); see emulator.testing.EmulatorHandle."""
     started = []
 
     def start(clusters=("cluster1", "cluster2"), nodes=2, **options):

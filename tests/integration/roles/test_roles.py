@@ -185,12 +185,13 @@ def test_enable_peering_discovery_comes_from_the_role(env, converged):  # pylint
         handle.kubectl("patch", "configmap", "-n", "gloo-mesh", "gloo-extensions-config", "--type", "merge", "-p",
                        json.dumps({"data": {"values.istiod": yaml.safe_dump(values)}}), context="cluster1")
         _wait(lambda: "ENABLE_PEERING_DISCOVERY" not in _istiod_env(handle, "cluster1"), "istiod without ENABLE_PEERING_DISCOVERY")
-        assert handle.admin("cluster1", "POST", "/_emulator/mesh/settings", {"operator_enables_peering_discovery": True}) == {
-            "operator_enables_peering_discovery": True}
+        assert handle.admin("cluster1", "POST", "/_emulator/mesh/settings", {"operator_enables_peering_discovery": True})[
+            "operator_enables_peering_discovery"] is True
         _wait(lambda: _istiod_env(handle, "cluster1").get("ENABLE_PEERING_DISCOVERY") == "true", "the setting's ENABLE_PEERING_DISCOVERY")
         # clearing the faults keeps the settings
         handle.admin("cluster1", "DELETE", "/_emulator/mesh/faults")
-        assert handle.admin("cluster1", "GET", "/_emulator/mesh/settings") == {"operator_enables_peering_discovery": True}
+        assert handle.admin("cluster1", "GET", "/_emulator/mesh/settings")["operator_enables_peering_discovery"] is True
+        assert "operator_enables_peering_discovery" not in handle.admin("cluster2", "GET", "/_emulator/mesh/settings")
     finally:
         handle.admin("cluster1", "POST", "/_emulator/mesh/settings", {"operator_enables_peering_discovery": None})
         handle.kubectl("patch", "configmap", "-n", "gloo-mesh", "gloo-extensions-config", "--type", "merge", "-p",
