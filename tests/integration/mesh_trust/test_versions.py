@@ -54,6 +54,10 @@ def test_version_labels_images_and_rollout(emulator_factory):
     old = {p["metadata"]["name"] for p in _pods(handle, "solo", "istio-system", "app in (istiod,ztunnel)")}
 
     _set_version(handle, "solo", "1.28.0")
+    # the operator reconciles after the write: rollout status would otherwise see the old generation, already rolled out
+    for kind, name in (("deployment", "istiod-gloo"), ("daemonset", "ztunnel")):
+        wait_for(lambda kind=kind, name=name: _get(handle, "solo", kind, name, "-n", "istio-system")["spec"]["template"]["metadata"][
+            "labels"]["app.kubernetes.io/version"] == "1.28.0", what="%s %s at 1.28.0" % (kind, name))
     handle.kubectl("-n", "istio-system", "rollout", "status", "deployment/istiod-gloo", "--timeout=30s", context="solo")
     handle.kubectl("-n", "istio-system", "rollout", "status", "daemonset/ztunnel", "--timeout=30s", context="solo")
     pods = _pods(handle, "solo", "istio-system", "app in (istiod,ztunnel)")
