@@ -234,8 +234,63 @@ def svg_topology(nodes, edges, size=520):
     return "".join(parts)
 
 
-def to_html(findings, summary, snapshots, title="Multicluster mesh check"):
-    """A self-contained HTML page: verdict, topology picture, per check x cluster matrix, findings with hints."""
+def svg_trend(points, width=520, height=140):
+    """An SVG bar chart of the last runs, oldest left: per run its errors (red) and warnings (amber) stacked, drifted objects
+    (blue) beside them, and a green or red dot for the verdict (clean, or not)."""
+    n = len(points)
+    if not n:
+        return ""
+    top = max([p["errors"] + p["warnings"] for p in points] + [p["drifted"] for p in points] + [1])
+    left, bottom, plot = 28, height - 24, height - 44
+    slot = (width - left - 8) / float(n)
+    bar_width = max(min(slot * 0.4, 18), 2)
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="trend of the last runs">' % (
+        width, height, width, height)]
+    parts.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#999"/>' % (left, bottom, width - 4, bottom))
+    parts.append('<text x="2" y="%d" font-family="sans-serif" font-size="11">%d</text>' % (bottom - plot + 4, top))
+    parts.append('<text x="2" y="%d" font-family="sans-serif" font-size="11">0</text>' % bottom)
+    for i, point in enumerate(points):
+        x = left + slot * i + (slot - 2 * bar_width) / 2.0
+        y = bottom
+        for count, colour in ((point["errors"], STATUS_COLOURS["error"]), (point["warnings"], STATUS_COLOURS["warning"])):
+            h = plot * count / float(top)
+            if h:
+                parts.append('<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"/>' % (x, y - h, bar_width, h, colour))
+                y -= h
+        h = plot * point["drifted"] / float(top)
+        if h:
+            parts.append('<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#3b6fb6"/>' % (x + bar_width, bottom - h, bar_width, h))
+        parts.append('<circle cx="%.1f" cy="%d" r="4" fill="%s"><title>%s</title></circle>' % (
+            x + bar_width, bottom + 12, STATUS_COLOURS["ok"] if point["clean"] else STATUS_COLOURS["error"],
+            escape("%s: %s, %d errors, %d warnings, %d drifted objects" % (
+                point.get("time"), "clean" if point["clean"] else "not clean", point["errors"], point["warnings"], point["drifted"]))))
+    parts.append('</svg>')
+    return "".join(parts)
+
+
+def trend_section(points, drift=None):
+    """The HTML of the trend of the last runs (oldest first) and of this run's drifted objects; '' without points."""
+    if not points:
+        return ""
+    rows = "".join('<tr><td>%s</td><td class="%s">%s</td><td>%d</td><td>%d</td><td>%d</td></tr>' % (
+        escape(str(p.get("time") or "")), "ok" if p["clean"] else "error", "clean" if p["clean"] else ("drift" if p["drifted"] else "issues"),
+        p["errors"], p["warnings"], p["drifted"]) for p in reversed(points))
+    drifted = ""
+    if drift:
+        items = "".join("<li>%s %s %s (%s)%s</li>" % (
+            escape(d.get("cluster") or ""), escape(d.get("kind") or ""),
+            escape("%s/%s" % (d["namespace"], d["name"]) if d.get("namespace") else d.get("name") or ""), escape(d.get("action") or ""),
+            (": <code>%s</code>" % escape(", ".join(d["fields"]))) if d.get("fields") else "") for d in drift)
+        drifted = "<h3>Drifted objects (what a converge would change)</h3><ul>%s</ul>" % items
+    legend = ('<span class="dot" style="background:%s"></span>errors<span class="dot" style="background:%s"></span>warnings'
+              '<span class="dot" style="background:#3b6fb6"></span>drifted objects' % (STATUS_COLOURS["error"], STATUS_COLOURS["warning"]))
+    return ('<h2>Trend of the last %d runs</h2><div class="wrap"><div>%s<div>%s</div></div><div><table><tr><th>Run</th><th>Verdict</th>'
+            '<th>Errors</th><th>Warnings</th><th>Drifted</th></tr>%s</table></div></div>%s') % (len(points), svg_trend(points), legend, rows, drifted)
+
+
+def to_html(findings, summary, snapshots, title="Multicluster mesh check", trend=None, drift=None):
+    """A self-contained HTML page: verdict, topology picture, per check x cluster matrix, findings with hints; with ``trend``
+    (points of _watch_history.trend_point, oldest first) the trend of the last runs and this run's drifted objects."""
     clusters = list(summary.get("clusters") or snapshots)
     nodes, edges = topology(snapshots, findings, clusters)
     has_mesh = any(f["cluster"] is None for f in findings)
@@ -278,9 +333,9 @@ summary{cursor:pointer;font-weight:bold;margin:4px 0} li{margin:3px 0} li.error{
 <div class="verdict %(vclass)s">%(icon)s Multicluster check %(verdict)s &mdash; %(nerr)d errors, %(nwarn)d warnings, %(nclusters)d clusters</div>
 <div class="wrap"><div><h2>Topology</h2>%(svg)s<div>%(legend)s</div></div>
 <div><h2>Checks</h2><table><tr><th>Check</th>%(heads)s</tr>%(rows)s</table></div></div>
-<h2>Findings</h2>%(items)s
+%(trend)s<h2>Findings</h2>%(items)s
 </body></html>
 """ % {"title": escape(title), "vclass": "passed" if summary.get("passed") else "issues", "icon": _badge("ok" if summary.get("passed") else "error"),
        "verdict": escape(verdict(summary)), "nerr": counts.get("error", 0), "nwarn": counts.get("warning", 0), "nclusters": len(clusters),
        "svg": svg_topology(nodes, edges), "legend": legend, "heads": "".join("<th>%s</th>" % escape(c) for c in cols),
-       "rows": "".join(rows), "items": "\n".join(items)}
+       "rows": "".join(rows), "items": "\n".join(items), "trend": trend_section(trend or [], drift)}

@@ -96,6 +96,20 @@ options:
     description: Fail the task when a check reports an error. The result (findings, report lines) is returned either way.
     type: bool
     default: true
+  trend:
+    description:
+      - Records of earlier runs (oldest first), as the mesh watch keeps them (M(meshops.ambient_spire.mesh_watch_history));
+        the HTML report then shows the trend of these runs and of this one (errors, warnings, drifted objects, verdict).
+      - Only the times, verdicts and counts of the records are used.
+    type: list
+    elements: dict
+  drift:
+    description:
+      - The objects a converge would change (C(cluster), C(kind), C(namespace), C(name), C(action), C(fields)), as the filter
+        P(meshops.ambient_spire.drifted_objects#filter) lists them; shown in the HTML report with O(trend), and counted in
+        this run's point of the trend.
+    type: list
+    elements: dict
 seealso:
   - module: meshops.ambient_spire.mesh_snapshot_info
   - name: istioctl multicluster check
@@ -239,6 +253,7 @@ from ansible_collections.meshops.ambient_spire.plugins.module_utils._mesh_read i
     read_options_spec,
 )
 from ansible_collections.meshops.ambient_spire.plugins.module_utils import _report
+from ansible_collections.meshops.ambient_spire.plugins.module_utils import _watch_history
 
 EXTENSIONS = {"json": ".json", "junit": ".junit.xml", "html": ".html", "text": ".txt"}
 
@@ -275,8 +290,18 @@ def write_reports(module, contents):
     return files, changed
 
 
-def render_reports(formats, findings, summary, snapshots, lines_verbose):
-    """{format: content} of the report files."""
+def trend_points(records, summary, drift):
+    """The trend of the HTML report: the points of the earlier records, then this run's."""
+    points = [_watch_history.trend_point(record) for record in records or [] if isinstance(record, dict)]
+    counts = summary.get("counts") or {}
+    points.append({"time": "this run", "passed": bool(summary.get("passed")), "errors": int(counts.get("error", 0)),
+                   "warnings": int(counts.get("warning", 0)), "drifted": len(drift or []),
+                   "clean": bool(summary.get("passed")) and not drift})
+    return points
+
+
+def render_reports(formats, findings, summary, snapshots, lines_verbose, trend=None, drift=None):
+    """{format: content} of the report files; ``trend`` (points, oldest first) and ``drift`` go to the HTML report."""
     contents = {}
     for fmt in formats:
         if fmt == "json":
@@ -284,7 +309,7 @@ def render_reports(formats, findings, summary, snapshots, lines_verbose):
         elif fmt == "junit":
             contents[fmt] = _report.to_junit(findings, summary)
         elif fmt == "html":
-            contents[fmt] = _report.to_html(findings, summary, snapshots)
+            contents[fmt] = _report.to_html(findings, summary, snapshots, trend=trend, drift=drift)
         else:
             contents[fmt] = "\n".join(lines_verbose) + "\n"
     return contents
@@ -317,6 +342,8 @@ def main():
                            "default": ["json", "junit", "html", "text"]},
         "report_basename": {"type": "str", "default": "mesh-check"},
         "fail_on_error": {"type": "bool", "default": True},
+        "trend": {"type": "list", "elements": "dict"},
+        "drift": {"type": "list", "elements": "dict"},
     })
     # the clusters' secrets are masked from the start, before the argument validation can fail
     module = K8sAuthModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -352,7 +379,8 @@ def main():
     lines = lines_verbose if params["verbose"] else _report.text_lines(findings, summary, verbose=False)
     result = {"changed": False, "findings": findings, "summary": summary, "report_lines": lines, "clusters": cluster_entries}
     if params["reports_dir"]:
-        contents = render_reports(params["report_formats"], findings, summary, snapshots, lines_verbose)
+        trend = trend_points(params["trend"], summary, params["drift"]) if params["trend"] is not None else None
+        contents = render_reports(params["report_formats"], findings, summary, snapshots, lines_verbose, trend, params["drift"])
         try:
             files, result["changed"] = write_reports(module, contents)
         except (IOError, OSError) as exc:
