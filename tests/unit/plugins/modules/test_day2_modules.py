@@ -28,14 +28,14 @@ def run(module, args, capsys):
 
 def test_history_records_compares_and_appends(tmp_path, capsys):
     directory = str(tmp_path / "watch")
-    code, first = run(mesh_watch_history, {"dir": directory, "run": {"clusters": ["c1", "c2"], "summary": SUMMARY, "findings": [FINDING],
-                                                                      "drift": [DRIFT], "id": "42"}}, capsys)
+    first_run = {"clusters": ["c1", "c2"], "summary": SUMMARY, "findings": [FINDING], "drift": [DRIFT], "id": "42"}
+    code, first = run(mesh_watch_history, {"dir": directory, "run": first_run}, capsys)
     assert code == 0 and first["records"] == [] and first["changes"]["previous"] is None
     assert first["record"]["run"] == "42" and not first["record"]["clean"]
     assert first["verdict"] == "1 drifted object on c2; the mesh check found issues (network)"
     assert "    c2 Namespace istio-system (update): metadata.labels.x" in first["lines"]
-    code, second = run(mesh_watch_history, {"dir": directory, "run": {"clusters": ["c1", "c2"], "summary": {"passed": True, "counts": {}},
-                                                                       "findings": [], "drift": []}}, capsys)
+    second_run = {"clusters": ["c1", "c2"], "summary": {"passed": True, "counts": {}}, "findings": [], "drift": []}
+    code, second = run(mesh_watch_history, {"dir": directory, "run": second_run}, capsys)
     assert second["records"][0]["time"] == first["record"]["time"] and second["record"]["clean"]
     assert [i["check"] for i in second["changes"]["resolved_findings"]] == ["network"] and second["changes"]["resolved_drift"] == [DRIFT]
     with open(os.path.join(directory, "mesh-watch-history.jsonl")) as handle:
