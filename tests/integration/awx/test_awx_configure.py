@@ -20,7 +20,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
-SUBS = ("survey_spec", "credentials", "hosts", "children", "update", "instance_groups", "labels")
+SUBS = ("survey_spec", "credentials", "hosts", "children", "update", "instance_groups", "labels",
+        "notification_templates_started", "notification_templates_success", "notification_templates_error")
+# AWX lists job templates (and other templates) under unified_job_templates too.
+UNIFIED = ("job_templates",)
 ORDER = ("page", "page_size", "order_by")
 
 
@@ -45,6 +48,8 @@ class FakeAWX:
                 return 200, {}
             endpoint = parts[0]
             store = self.objects.setdefault(endpoint, {})
+            if endpoint == "unified_job_templates" and method == "GET" and len(parts) == 1:
+                store = dict((oid, obj) for kind in UNIFIED for oid, obj in self.objects.get(kind, {}).items())
             if len(parts) == 1:
                 if method == "GET":
                     found = [o for o in store.values() if all(
@@ -118,17 +123,21 @@ def fake_awx():
 LICENSE = "emu-license:GlooMesh:2099-12-31:do-not-print-me"
 
 
-def _configure(fake, tmp_path):
+NOTIFICATION_PASSWORD = "smtp-or-webhook-password-not-to-print"
+
+
+def _configure(fake, tmp_path, extra=None):
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\ncontexts: []\n# token-that-must-not-be-printed\n")
     env = dict(os.environ)
     env.update({
         "CONTROLLER_HOST": fake.url, "CONTROLLER_OAUTH_TOKEN": "fake-token", "CONTROLLER_VERIFY_SSL": "false",
-        "K8S_AUTH_KUBECONFIG": str(kubeconfig), "GLOO_MESH_LICENSE_KEY": LICENSE,
+        "K8S_AUTH_KUBECONFIG": str(kubeconfig), "GLOO_MESH_LICENSE_KEY": LICENSE, "MESHOPS_NOTIFICATION_PASSWORD": NOTIFICATION_PASSWORD,
         "ANSIBLE_NOCOLOR": "1", "TMPDIR": str(tmp_path),
     })
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".build" / "collections"))
-    proc = subprocess.run([str(BIN / "ansible-playbook"), str(ROOT / "awx" / "configure.yml"), "-v"],
+    proc = subprocess.run([str(BIN / "ansible-playbook"), str(ROOT / "awx" / "configure.yml"), "-v"]
+                          + (["-e", json.dumps(extra)] if extra else []),
                           cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=300, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-5000:]
@@ -139,7 +148,7 @@ def _configure(fake, tmp_path):
 def test_configure_creates_the_awx_objects(fake_awx, tmp_path):
     out, kubeconfig = _configure(fake_awx, tmp_path)
     # Secrets reach AWX but never the output.
-    assert LICENSE not in out and "token-that-must-not-be-printed" not in out
+    assert LICENSE not in out and "token-that-must-not-be-printed" not in out and NOTIFICATION_PASSWORD not in out
 
     kube_type = fake_awx.named("credential_types", "Kubeconfig file (meshops.ambient_spire)")
     assert kube_type["kind"] == "cloud"
@@ -163,12 +172,13 @@ def test_configure_creates_the_awx_objects(fake_awx, tmp_path):
     assert sorted(fake_awx.subs[("groups", group["id"], "hosts")]) == sorted(h["id"] for h in hosts.values())
 
     templates = {t["name"]: t for t in fake_awx.objects["job_templates"].values()}
-    names = {"site": "meshops - site", "mesh_check": "meshops - mesh check", "link": "meshops - link", "teardown": "meshops - teardown"}
+    names = {"site": "meshops - site", "mesh_check": "meshops - mesh check", "link": "meshops - link", "teardown": "meshops - teardown",
+             "upgrade": "meshops - upgrade", "mesh_watch": "meshops - mesh watch"}
     assert set(templates) == {names[p.stem] for p in (ROOT / "awx" / "playbooks").glob("*.yml")}
     for name, jt in templates.items():
         assert jt["execution_environment"] == ee["id"] and jt["project"] == project["id"] and jt["inventory"] == inventory["id"]
         assert jt["ask_job_type_on_launch"] and jt["ask_limit_on_launch"], name
-        assert re.match(r"^awx/playbooks/(site|mesh_check|link|teardown)\.yml$", jt["playbook"])
+        assert re.match(r"^awx/playbooks/(site|mesh_check|link|teardown|upgrade|mesh_watch)\.yml$", jt["playbook"])
         assert sorted(fake_awx.subs[("job_templates", jt["id"], "credentials")]) == sorted([kube_cred["id"], license_cred["id"]])
         spec = fake_awx.subs.get(("job_templates", jt["id"], "survey_spec"), {})
         assert bool(jt["survey_enabled"]) == bool(spec.get("spec")), name
@@ -176,6 +186,39 @@ def test_configure_creates_the_awx_objects(fake_awx, tmp_path):
     site_spec = fake_awx.subs[("job_templates", templates["meshops - site"]["id"], "survey_spec")]["spec"]
     assert {q["variable"]: q["type"] for q in site_spec}["mesh_license_key"] == "password"
 
+    # The mesh watch: its notification template (webhook by default, the password only in AWX), sent when a run fails
+    # (drift or issues), and its schedule.
+    watch = templates["meshops - mesh watch"]
+    notification = fake_awx.named("notification_templates", "meshops - mesh watch alarm")
+    assert notification["notification_type"] == "webhook" and notification["organization"] == 1
+    assert notification["notification_configuration"] == {"url": "https://hooks.example.invalid/meshops", "http_method": "POST", "headers": {},
+                                                          "password": NOTIFICATION_PASSWORD, "disable_ssl_verification": False}
+    assert "{{ job_friendly_name }}" in notification["messages"]["error"]["message"]
+    assert fake_awx.subs[("job_templates", watch["id"], "notification_templates_error")] == [notification["id"]]
+    assert not fake_awx.subs.get(("job_templates", watch["id"], "notification_templates_success"))
+    assert all(not fake_awx.subs.get(("job_templates", jt["id"], "notification_templates_error")) for n, jt in templates.items() if jt is not watch)
+    schedule = fake_awx.named("schedules", "meshops - mesh watch, hourly")
+    assert schedule["unified_job_template"] == watch["id"] and schedule["enabled"] is True
+    assert re.match(r"^DTSTART;TZID=UTC:\d{8}T\d{6} RRULE:FREQ=HOURLY;INTERVAL=1$", schedule["rrule"])
+
     # A second run changes nothing.
     out = _configure(fake_awx, tmp_path)[0]
     assert re.search(r"localhost\s+: ok=\d+\s+changed=0 ", out), out[out.rindex("PLAY RECAP"):]
+
+
+@pytest.mark.slow
+def test_configure_the_watch_with_an_email_notification_on_failure_and_success(fake_awx, tmp_path):
+    out, _kubeconfig = _configure(fake_awx, tmp_path, {
+        "awx_meshops_notification_type": "email", "awx_meshops_notification_username": "awx",
+        "awx_meshops_notification_email_recipients": ["oncall@example.invalid"], "awx_meshops_watch_notify_on": ["error", "success"],
+        "awx_meshops_watch_schedule_rrule": "DTSTART;TZID=UTC:20260101T000000 RRULE:FREQ=MINUTELY;INTERVAL=30"})
+    assert NOTIFICATION_PASSWORD not in out
+    notification = fake_awx.named("notification_templates", "meshops - mesh watch alarm")
+    assert notification["notification_type"] == "email"
+    assert notification["notification_configuration"] == {
+        "host": "smtp.example.invalid", "port": 587, "use_tls": True, "use_ssl": False, "sender": "meshops-awx@example.invalid",
+        "recipients": ["oncall@example.invalid"], "username": "awx", "password": NOTIFICATION_PASSWORD, "timeout": 30}
+    watch = fake_awx.named("job_templates", "meshops - mesh watch")
+    for event in ("error", "success"):
+        assert fake_awx.subs[("job_templates", watch["id"], "notification_templates_%s" % event)] == [notification["id"]]
+    assert fake_awx.named("schedules", "meshops - mesh watch, hourly")["rrule"].endswith("RRULE:FREQ=MINUTELY;INTERVAL=30")

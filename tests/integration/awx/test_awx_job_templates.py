@@ -72,6 +72,17 @@ def rendered(tmp_path_factory):
     return json.loads(out.read_text())
 
 
+def _render(tmp, extra=None, env=None):
+    out = tmp / ("render-%d.json" % len(list(tmp.glob("render-*.json"))))
+    proc = subprocess.run(
+        [str(BIN / "ansible-playbook"), str(AWX / "configure.yml"), "--tags", "render", "-e", "awx_meshops_render_file=%s" % out]
+        + (["-e", json.dumps(extra)] if extra else []),
+        cwd=str(ROOT), env=dict(_env(tmp), **(env or {})), capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads(out.read_text()), out.read_text() + proc.stdout + proc.stderr
+
+
 @pytest.fixture(scope="module")
 def configure_tasks():
     plays = yaml.safe_load((AWX / "configure.yml").read_text())
@@ -154,8 +165,8 @@ def test_job_templates_allow_check_mode_limit_and_use_the_ee(rendered, configure
     assert "{{ awx_meshops_kubeconfig_credential }}" in args["credentials"]
     # A template per entry point of awx/playbooks (one per collection playbook that exists).
     playbooks = {Path(t["playbook"]).stem for t in rendered["job_templates"]}
-    assert playbooks == {p.stem for p in (AWX / "playbooks").glob("*.yml")} & {"site", "mesh_check", "link", "teardown"}
-    assert {"site", "mesh_check"} <= playbooks
+    assert playbooks == {p.stem for p in (AWX / "playbooks").glob("*.yml")} & {"site", "mesh_check", "link", "teardown", "upgrade", "mesh_watch"}
+    assert {"site", "mesh_check", "upgrade", "mesh_watch"} <= playbooks
     for t in rendered["job_templates"]:
         assert t["job_type"] == ("check" if t["playbook"].endswith("teardown.yml") else "run")
     # Secrets are never logged by the configuration run.
@@ -210,6 +221,54 @@ def test_survey_variables_exist_with_compatible_types(rendered):
     assert not problems, "\n".join(problems)
 
 
+def test_the_mesh_watch_runs_on_a_schedule_and_notifies_on_failure(rendered):
+    """The watch's job template sends the notification template when a run fails (drift or issues); a schedule runs it."""
+    watch = next(t for t in rendered["job_templates"] if t["playbook"] == "awx/playbooks/mesh_watch.yml")
+    assert watch["job_type"] == "run" and watch["target_clusters"]
+    notification = rendered["notification_template"]
+    assert watch["notifications"] == {"error": [notification["name"]]}
+    assert all(t["notifications"] == {} for t in rendered["job_templates"] if t is not watch)
+    assert notification["notification_type"] == "webhook"
+    assert set(notification["notification_configuration"]) == {"url", "http_method", "headers", "disable_ssl_verification"}
+    assert notification["notification_configuration"]["url"].startswith("https://")
+    # AWX evaluates the message templates, not the configuration run
+    assert notification["messages"]["error"]["message"].startswith("{{ job_friendly_name }}")
+    assert rendered["schedules"] == [{"name": "meshops - mesh watch, hourly", "unified_job_template": watch["name"], "enabled": True,
+                                      "rrule": "DTSTART;TZID=UTC:20260101T000000 RRULE:FREQ=HOURLY;INTERVAL=1"}]
+    assert re.match(r"^DTSTART(;TZID=[A-Za-z/_]+)?:\d{8}T\d{6}Z? RRULE:FREQ=(MINUTELY|HOURLY|DAILY|WEEKLY)(;[A-Z]+=[^; ]+)*$",
+                    rendered["schedules"][0]["rrule"])
+    # its history is kept where jobs find it again (persistent storage, like pki_dir)
+    assert rendered["inventory"]["variables"]["mesh_watch_history_dir"].startswith("/")
+
+
+def test_notification_options_email_or_none_and_the_password_never_written(tmp_path):
+    password = "a-password-that-must-stay-in-awx"
+    email, text = _render(tmp_path, {"awx_meshops_notification_type": "email", "awx_meshops_watch_notify_on": ["error", "success"]},
+                          {"MESHOPS_NOTIFICATION_PASSWORD": password})
+    assert password not in text
+    notification = email["notification_template"]
+    assert notification["notification_type"] == "email" and notification["notification_configuration"]["password"] == "(set)"
+    assert {"host", "port", "sender", "recipients", "use_tls"} <= set(notification["notification_configuration"])
+    watch = next(t for t in email["job_templates"] if t["playbook"] == "awx/playbooks/mesh_watch.yml")
+    assert watch["notifications"] == {"error": [notification["name"]], "success": [notification["name"]]}
+    none, _text = _render(tmp_path, {"awx_meshops_notification_type": ""})
+    assert none["notification_template"] == {}
+    assert all(t["notifications"] == {} for t in none["job_templates"])
+
+
+def test_the_upgrade_survey(rendered):
+    upgrade = next(t for t in rendered["job_templates"] if t["playbook"] == "awx/playbooks/upgrade.yml")
+    questions = dict((q["variable"], q) for q in upgrade["survey"])
+    variables = rendered["inventory"]["variables"]
+    # the versions start at the inventory's: the operator changes the ones to upgrade
+    for name in ("mesh_istio_version", "spire_chart_version", "spire_crds_chart_version", "gloo_operator_chart_version"):
+        assert questions[name]["required"] and questions[name]["default"] == variables[name], name
+    assert questions["upgrade_canary"]["choices"] == [h["name"] for h in rendered["inventory"]["hosts"]]
+    assert not questions["upgrade_canary"]["required"]
+    assert questions["upgrade_batch"]["type"] == "integer" and questions["upgrade_batch"]["min"] == 1
+    assert questions["upgrade_rollback"]["choices"] == ["false", "true"] and questions["upgrade_rollback"]["default"] == "false"
+
+
 def test_mesh_check_survey_choices_are_real_check_ids(rendered):
     sys.path.insert(0, str(ROOT / ".build" / "collections"))
     try:
@@ -256,7 +315,7 @@ def _list_hosts(playbook, inventory, tmp, extra=None, limit=None):
     return plays
 
 
-@pytest.mark.parametrize("name", ["site", "mesh_check", "link", "teardown"])
+@pytest.mark.parametrize("name", ["site", "mesh_check", "link", "teardown", "upgrade", "mesh_watch"])
 def test_survey_selects_exactly_the_chosen_clusters(name, rendered, inventory, tmp_path):
     assert (ROOT / "playbooks" / ("%s.yml" % name)).exists(), "playbooks/%s.yml is gone: its job template has no entry point" % name
     jt = next((t for t in rendered["job_templates"] if Path(t["playbook"]).stem == name), None)
