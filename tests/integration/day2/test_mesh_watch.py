@@ -20,7 +20,8 @@ def _issue(record, check, cluster):
 
 def _watch(mesh, **env):
     before = mesh.writes()
-    proc, _elapsed, recap = mesh.run("mesh_watch.yml", env=env or None)
+    proc, elapsed, recap = mesh.run("mesh_watch.yml", env=env or None)
+    print("\nfigures: mesh watch run: %.0f s, rc %d" % (elapsed, proc.returncode))
     assert mesh.writes() == before, "the watch wrote to a cluster"
     return proc, recap
 
@@ -42,6 +43,7 @@ def test_clean_then_a_changed_network_label_then_resolved(day2_mesh):
     mesh.fault("c2", break_network_label=True)
     proc, recap = _watch(mesh)
     assert proc.returncode != 0, proc.stdout[-5000:]
+    print("figures: the watch on drift:\n" + proc.stdout[max(0, proc.stdout.find('"since ')):][:1500])
     assert "mesh watch: 1 drifted object on c2; the mesh check found issues (network)" in proc.stdout
     record = _records(mesh)[-1]
     assert not record["clean"] and not record["mesh"]["passed"]

@@ -38,7 +38,8 @@ def test_a_healthy_upgrade_of_three_clusters(day2_mesh):
         assert line in proc.stdout, proc.stdout[-4000:]
     assert all(recap[c]["changed"] == 1 for c in CLUSTERS), recap
 
-    proc, _elapsed, recap = mesh.run("upgrade.yml", target)
+    proc, elapsed, recap = mesh.run("upgrade.yml", target)
+    print("\nfigures: upgrade of 3 clusters (canary c1, then c2+c3): %.0f s" % elapsed)
     assert proc.returncode == 0, proc.stdout[-6000:]
     assert "upgraded and gated, in this order: c1, c2, c3" in proc.stdout
     records = {}
@@ -57,7 +58,8 @@ def test_a_healthy_upgrade_of_three_clusters(day2_mesh):
 
     # a rerun has nothing to do
     before = mesh.writes()
-    proc, _elapsed, recap = mesh.run("upgrade.yml", target)
+    proc, elapsed, recap = mesh.run("upgrade.yml", target)
+    print("figures: upgrade rerun (nothing to upgrade): %.0f s" % elapsed)
     assert proc.returncode == 0 and "nothing to upgrade" in proc.stdout, proc.stdout[-4000:]
     assert all(recap[c]["changed"] == 0 for c in CLUSTERS), recap
     assert mesh.writes() == before
@@ -72,7 +74,8 @@ def test_a_broken_version_stops_after_the_canary(day2_mesh):
     for cluster in CLUSTERS:
         mesh.fault(cluster, broken_version="1.27.1")
     before = mesh.writes()
-    proc, _elapsed, recap = mesh.run("upgrade.yml", dict(BROKEN, upgrade_gate_retries=8, upgrade_gate_delay=1))
+    proc, elapsed, recap = mesh.run("upgrade.yml", dict(BROKEN, upgrade_gate_retries=8, upgrade_gate_delay=1))
+    print("\nfigures: broken version stopped after the canary: %.0f s" % elapsed)
     assert proc.returncode != 0
     assert "Upgrade stopped at c1 (batch 1, canary), phase gate (in use): istiod: 0/" in proc.stdout, proc.stdout[-6000:]
     assert "emulated broken version 1.27.1" in proc.stdout and "Not upgraded, left as they were: c2, c3." in proc.stdout
@@ -106,7 +109,8 @@ def test_rollback_restores_the_canary(day2_mesh):
     mesh = day2_mesh
     before = mesh.writes()
     # the rerun knows what c1 had from its record (it half runs 1.27.1 now), fails the gate again, and rolls c1 back
-    proc, _elapsed, recap = mesh.run("upgrade.yml", dict(BROKEN, upgrade_rollback=True, upgrade_gate_retries=10, upgrade_gate_delay=1))
+    proc, elapsed, recap = mesh.run("upgrade.yml", dict(BROKEN, upgrade_rollback=True, upgrade_gate_retries=10, upgrade_gate_delay=1))
+    print("\nfigures: failed gate then rollback of the canary: %.0f s" % elapsed)
     assert proc.returncode != 0
     assert "(resumes the failed upgrade to Istio 1.27.1" in proc.stdout, proc.stdout[-6000:]
     assert '"  c1: mesh_istio_version 1.26.2 -> 1.27.1; gloo_operator_chart_version 0.4.3 -> 0.4.4' in proc.stdout
