@@ -170,14 +170,18 @@ def test_api_faults_fail_clearly_and_a_rerun_converges(emulator_factory):
     assert any(cue in lines["cluster2"] for cue in FAULT_CUES) or re.search(r" after \d+ x \d+ s", lines["cluster2"]), lines
     assert lines["cluster1"] == "converged, not linked: no other cluster converged", lines
 
-    # 3. Faults cleared; on cluster1 the SPIRE release left pending as by an interrupted upgrade, and the Gloo Operator
-    #    release failed half-way as by an interrupted install (kubernetes.core.helm alone would call it converged): a
-    #    rerun converges and links both (the pending and failed revisions forgotten); the root CA is unchanged.
+    # 3. Faults cleared but for the next 2 requests to cluster2 (a transient failure); on cluster1 the SPIRE release left
+    #    pending as by an interrupted upgrade, and the Gloo Operator release failed half-way as by an interrupted install
+    #    (kubernetes.core.helm alone would call it converged): a rerun converges through the retries and links both (the
+    #    pending and failed revisions forgotten); the root CA is unchanged.
     handle.clear_faults("cluster2")
+    handle.fault("cluster2", fail_next=2, error_code=503)
     leave_release_pending(handle, "cluster1")
     leave_install_failed(handle, "cluster1", "gloo-operator", "gloo-mesh", "deployment/gloo-operator")
     proc, _elapsed, recap = run_playbook(handle, inventory=inventory)
     assert proc.returncode == 0, proc.stdout[-4000:]
+    assert re.search(r"FAILED - RETRYING: \[cluster2\]", proc.stdout), proc.stdout[-4000:]
+    assert handle.status("cluster2")["faults"] == {}
     lines = _summary_lines(proc)
     assert lines == {"cluster1": "converged and linked to cluster2", "cluster2": "converged and linked to cluster1"}, lines
     with open(os.path.join(handle.base_dir, "pki", "root", "root-ca.crt")) as fh:
