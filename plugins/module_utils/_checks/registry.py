@@ -89,15 +89,16 @@ def unread_findings(unread):
     return [finding(READ_ID, cluster, "error", "not checked: %s" % why, READ_HINT) for cluster, why in unread]
 
 
-def summarize(findings, clusters, unread=()):
+def summarize(findings, clusters, unread=(), reported=REPORTED):
     """Per check and cluster status, counts, and the overall verdict.
 
     clusters are the names of the clusters checked, unread those of the clusters that could not be read (their findings come
-    from unread_findings): the mesh passes only when every cluster was read and no check found an error.
+    from unread_findings): the mesh passes only when every cluster was read and no check found an error. reported: the checks
+    in report order (another set of checks, such as the preflight's, passes its own).
     """
     unread = list(unread)
     checks = []
-    for cid, title, dummy in REPORTED:
+    for cid, title, dummy in reported:
         own = [f for f in findings if f["check"] == cid]
         if not own:
             continue
