@@ -80,7 +80,8 @@ NEEDS = (
     Need("", "configmaps", LIST, "istio", "the mesh check (mesh config, istio-ca-root-cert)"),
     Need("networking.istio.io", "workloadentries", LIST, "istio", "the mesh check (stale WorkloadEntries)"),
     # the east-west gateway's namespace
-    Need("gateway.networking.k8s.io", "gateways", APPLY, "eastwest", "the east-west Gateway and the peer Gateways"),
+    Need("gateway.networking.k8s.io", "gateways", APPLY + ("delete",), "eastwest",
+         "the east-west Gateway and the peer Gateways (deleted for clusters gone with eastwest_prune_peers)"),
     Need("", "services", LIST, "eastwest", "linking (the east-west Service's address)"),
 )
 
