@@ -12,7 +12,7 @@ module: mesh_check
 short_description: Read every cluster of an ambient + SPIRE mesh and evaluate the multicluster checks
 version_added: 0.1.0
 description:
-  - Reads a compact, read-only snapshot of every cluster of O(clusters) (in parallel, about 13 API requests per cluster,
+  - Reads a compact, read-only snapshot of every cluster of O(clusters) (in parallel, about 17 API requests per cluster,
     independent of object counts), then evaluates each check once as a pure function of all snapshots, like
     C(istioctl multicluster check) and beyond it. One run reads and evaluates the whole mesh; this is how the C(mesh_check)
     role works.

@@ -21,6 +21,7 @@ from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks.cert
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks.network import check_network, check_stale_workloads
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks.spire import (
     check_cluster_spiffe_ids,
+    check_spire_components,
     check_spire_trust_domain,
     check_spire_upstream_ca,
 )
@@ -38,6 +39,7 @@ CHECKS = (
     ("intermediate_certs", "Intermediate Certs Compatibility Check", check_intermediate_certs),
     ("network", "Network Configuration Check", check_network),
     ("stale_workloads", "Stale Workloads Check", check_stale_workloads),
+    ("spire_components", "SPIRE Components Check", check_spire_components),
     ("spire_upstream_ca", "SPIRE Upstream CA Check", check_spire_upstream_ca),
     ("spire_trust_domain", "SPIRE Trust Domain Check", check_spire_trust_domain),
     ("cluster_spiffe_ids", "ClusterSPIFFEID Check", check_cluster_spiffe_ids),

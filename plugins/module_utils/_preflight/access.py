@@ -8,7 +8,8 @@ Two lists, both checked with SelfSubjectAccessReviews as the identity the instal
 ``NEEDS``: the requests the install makes. What the roles apply with kubernetes.core (GET, then POST or PATCH), what Helm does
 with the objects of the charts it installs (GET, POST, PATCH on upgrade, DELETE when an atomic install is rolled back or an
 upgrade drops an object), its release records (Secrets in the release namespace) and its waits (hook Jobs are watched,
-Deployments through their ReplicaSets), and what the mesh check at the end reads. tests/unit keeps it in sync with what the
+Deployments through their ReplicaSets), what the mesh check at the end reads, and what this preflight, the install's first
+step, reads. tests/unit keeps it in sync with what the
 roles apply and the charts render; an integration test converges a cluster as a user that holds exactly these rules.
 
 ``GRANTS``: what the SPIRE chart's ClusterRoles and Roles grant (spire 0.24.2, hooks included). Kubernetes RBAC lets a user
@@ -48,7 +49,10 @@ NEEDS = (
     Need("admissionregistration.k8s.io", "validatingwebhookconfigurations", HELM, "cluster",
          "the SPIRE controller manager's ValidatingWebhookConfiguration"),
     Need("storage.k8s.io", "csidrivers", HELM, "cluster", "the CSIDriver csi.spiffe.io"),
-    Need("operator.gloo.solo.io", "servicemeshcontrollers", APPLY, "cluster", "the ServiceMeshController"),
+    Need("operator.gloo.solo.io", "servicemeshcontrollers", APPLY + ("list",), "cluster", "the ServiceMeshController (listed by the preflight)"),
+    # read by the preflight
+    Need("", "nodes", LIST, "cluster", "the preflight (nodes for ztunnel and the SPIRE agent)"),
+    Need("storage.k8s.io", "storageclasses", LIST, "cluster", "the preflight (a StorageClass for spire-server's claim)"),
     # read cluster-wide by the mesh check
     Need("", "pods", LIST, "all", "the mesh check (istiod, ztunnel, east-west and ambient pods)"),
     Need("apps", "deployments", LIST, "all", "the mesh check (istiod)"),
@@ -64,6 +68,7 @@ NEEDS = (
     Need("apps", "daemonsets", HELM, "spire", "spire-agent and the SPIFFE CSI driver"),
     Need("apps", "deployments", HELM, "spire", "the SPIFFE OIDC discovery provider"),
     Need("apps", "replicasets", LIST, "spire", "helm --wait on the SPIRE Deployments"),
+    Need("", "persistentvolumeclaims", ("get", "list"), "spire", "the preflight (spire-server's claim) and the mesh check (the claims of SPIRE)"),
     Need("rbac.authorization.k8s.io", "roles", HELM, "spire", "the SPIRE chart's Roles"),
     Need("rbac.authorization.k8s.io", "rolebindings", HELM, "spire", "the SPIRE chart's RoleBindings"),
     Need("batch", "jobs", HELM_HOOKS, "spire", "the SPIRE chart's Helm hook Jobs"),

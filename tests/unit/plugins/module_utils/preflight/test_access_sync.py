@@ -270,19 +270,30 @@ def test_grants_are_what_the_spire_charts_roles_grant(renderer, tmp_path):
     assert sorted(item for item in listed if not any((g, r, v, s) == item[:4] for g, r, v, s, dummy in rendered)) == []
 
 
-# --- the mesh check's reads ----------------------------------------------------------------------------------------------
+# --- the mesh check's and the preflight's reads -----------------------------------------------------------------------------
 
 class _Recorder(object):
-    """A kubernetes ApiClient stand-in: every GET answers an empty list, and is recorded."""
+    """A kubernetes ApiClient stand-in: every request is recorded; GETs answer an empty list (a CRD: present), reviews allow."""
 
     def __init__(self):
         self.paths = []
 
-    def param_serialize(self, method, resource_path, query_params=None, header_params=None, **dummy):
-        return method, resource_path, header_params, None, None
+    def param_serialize(self, method, resource_path, query_params=None, header_params=None, body=None, **dummy):
+        return method, resource_path, header_params, body, None
 
-    def call_api(self, method, url, header_params=None, _request_timeout=None, **dummy):
+    def call_api(self, method, url, header_params=None, body=None, _request_timeout=None, **dummy):
         self.paths.append((method, url))
+        if method == "POST":
+            text = b'{"status": {"allowed": true, "userInfo": {"username": "u"}}}'
+        elif "customresourcedefinitions/" in url:
+            text = b'{"metadata": {"name": "x"}, "spec": {"versions": []}}'
+        elif url == "/version":
+            text = b'{"gitVersion": "v1.33.1"}'
+        elif url == "/api/v1/namespaces/spire-server/configmaps":   # a controller manager that names its webhook configuration
+            text = json.dumps({"items": [{"metadata": {"name": "spire-controller-manager"}, "data": {
+                "controller-manager-config.yaml": "kind: ControllerManagerConfig\nvalidatingWebhookConfigurationName: w\n"}}]}).encode()
+        else:
+            text = b'{"items": []}'
 
         class Response(object):
             status = 200
@@ -290,30 +301,49 @@ class _Recorder(object):
 
             @staticmethod
             def read():
-                return b'{"items": []}'
+                return text
         return Response()
+
+
+def _reads():
+    """The resource GETs of the mesh check's and the preflight's readers: [(url, why)]."""
+    from ansible_collections.meshops.ambient_spire.plugins.module_utils import _k8s_snapshot
+    from ansible_collections.meshops.ambient_spire.plugins.module_utils._preflight import snapshot
+    mesh, preflight = _Recorder(), _Recorder()
+    _k8s_snapshot.take_snapshot(mesh, cluster_name="cluster1", license_check=False)
+    snapshot.take_snapshot(preflight, "cluster1", NAMESPACES)
+    posts = [url for method, url in preflight.paths if method == "POST"]
+    assert set(posts) == {"/apis/authentication.k8s.io/v1/selfsubjectreviews", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"}
+    return ([(url, "the mesh check") for method, url in mesh.paths]
+            + [(url, "the preflight") for method, url in preflight.paths if method == "GET" and url != "/version"])
+
+
+def _add_reads(uses):
+    for url, why in _reads():
+        match = PATH.match(url)
+        assert match, url
+        group, plural = match.group("group") or "", match.group("resource")
+        resource = plural + ("/" + match.group("sub") if match.group("sub") else "")
+        known = [n for g, r, n in KINDS.values() if (g, r) == (group, plural)] + [n for g, r, n in EXTRA_KINDS if (g, r) == (group, plural)]
+        assert known, "%s reads %s: add its kind to KINDS or EXTRA_KINDS here" % (why, url)
+        uses.add((group, resource, known[0]), match.group("ns"), ("get",) if match.group("name") else ("list",), "%s: %s" % (why, url))
+    # the license query goes through the pod proxy of istiod in the Istio namespace
+    uses.add(("", "pods/proxy", True), NAMESPACES["istio"], ("get",), "the mesh check's license query")
+
+
+# kinds only read: (group, plural, namespaced)
+EXTRA_KINDS = (("", "nodes", False), ("storage.k8s.io", "storageclasses", False), ("", "persistentvolumeclaims", True),
+               ("networking.istio.io", "workloadentries", True))
 
 
 PATH = re.compile(r"^/(?:api/v1|apis/(?P<group>[^/]+)/[^/]+)(?:/namespaces/(?P<ns>[^/]+))?/(?P<resource>[^/]+)(?:/(?P<name>[^/]+))?(?:/(?P<sub>[^/]+))?")
 
 
-def test_what_the_mesh_check_reads_is_needed():
-    from ansible_collections.meshops.ambient_spire.plugins.module_utils import _k8s_snapshot
-    client = _Recorder()
-    _k8s_snapshot.take_snapshot(client, cluster_name="cluster1", license_check=False)
+def test_what_the_mesh_check_and_the_preflight_read_is_needed():
     uses = Uses()
-    for method, url in client.paths:
-        match = PATH.match(url)
-        assert match and method == "GET", url
-        resource = match.group("resource") + ("/" + match.group("sub") if match.group("sub") else "")
-        key = [(g, r, n) for g, r, n in KINDS.values() if (g, r) == (match.group("group") or "", match.group("resource"))]
-        namespaced = key[0][2] if key else bool(match.group("ns"))
-        uses.add((match.group("group") or "", resource, namespaced), match.group("ns"), ("get",) if match.group("name") else ("list",),
-                 "the mesh check: %s" % url)
-    # the license query goes through the pod proxy of istiod in the Istio namespace
-    uses.add(("", "pods/proxy", True), NAMESPACES["istio"], ("get",), "the mesh check's license query")
-    missing = uses.missing()
-    assert missing == [], missing
+    _add_reads(uses)
+    assert uses.missing() == []
+    assert ("storage.k8s.io", "storageclasses", "cluster") in uses.uses and ("", "pods", "all") in uses.uses
 
 
 # --- nothing needed without a use ----------------------------------------------------------------------------------------
@@ -335,15 +365,7 @@ def test_every_need_has_a_use(renderer, tmp_path):
                 if doc["kind"] == "Deployment":
                     uses.add(("apps", "replicasets", True), release_ns, ("list",), "helm --wait")
         uses.add("Secret", release_ns, access.HELM_RECORDS, "Helm's release records")
-    from ansible_collections.meshops.ambient_spire.plugins.module_utils import _k8s_snapshot
-    client = _Recorder()
-    _k8s_snapshot.take_snapshot(client, cluster_name="cluster1", license_check=False)
-    for method, url in client.paths:
-        match = PATH.match(url)
-        resource = match.group("resource") + ("/" + match.group("sub") if match.group("sub") else "")
-        namespaced = bool(match.group("ns")) or resource in ("pods", "deployments", "daemonsets", "services", "gateways")
-        uses.add((match.group("group") or "", resource, namespaced), match.group("ns"), ("get",) if match.group("name") else ("list",), url)
-    uses.add(("", "pods/proxy", True), NAMESPACES["istio"], ("get",), "license")
+    _add_reads(uses)
     unused = []
     for key, verbs in sorted(_needed().items()):
         for verb in sorted(verbs):
