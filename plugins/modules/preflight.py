@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: preflight
 short_description: Check, read-only, that every cluster can take the ambient + SPIRE install before anything is written
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads every cluster of O(clusters) in parallel (one module run for all of them) into a compact snapshot, then evaluates each
     check once as a pure function of all snapshots, like M(meshops.ambient_spire.mesh_check) does for an installed mesh.
@@ -291,7 +291,8 @@ def check_options(params):
 def failures(findings):
     """The errors, each as one line that names the check and says what to fix; cluster None for the license (every cluster)."""
     return [{"cluster": f["cluster"], "check": f["check"],
-             "text": "%s: %s%s" % (registry.CATALOG.titles.get(f["check"], f["check"]), f["message"], (". Fix: %s" % f["hint"]) if f.get("hint") else "")}
+             "text": "%s: %s%s" % (registry.CATALOG.titles.get(f["check"], f["check"]), f["message"].rstrip("."),
+                                   (". Fix: %s" % f["hint"]) if f.get("hint") else "")}
             for f in findings if f["level"] == "error"]
 
 
