@@ -238,6 +238,7 @@ from ansible_collections.meshops.ambient_spire.plugins.module_utils._mesh_read i
 )
 from ansible_collections.meshops.ambient_spire.plugins.module_utils import _report
 
+
 def write_reports(module, contents):
     """Write each report whose content changed (in check mode none). -> ({format: path}, whether any changed)."""
     params = module.params

@@ -113,7 +113,7 @@ options:
   pki_root_ca_cert:
     description:
       - PEM of the PKI's root certificate(s) (the trust bundle). An existing C(cacerts) or SPIRE upstream CA must be under one of them.
-      - Empty when the PKI has no root yet (a first install): then any existing one is reported, as the install would replace it.
+      - Empty when the PKI has no root yet (a first install). Any existing one is then reported, as the install would replace it.
     type: str
     default: ''
   license_key:
@@ -203,7 +203,9 @@ clusters:
   type: list
   elements: dict
 failures:
-  description: The errors, one per item with C(cluster) (null for the license, which concerns every cluster), C(check) and C(text) (the check, what is wrong, and the fix).
+  description:
+    - The errors, one per item with C(cluster) (null for the license, which concerns every cluster), C(check) and C(text) (the check,
+      what is wrong, and the fix).
   returned: always
   type: list
   elements: dict

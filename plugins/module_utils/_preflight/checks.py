@@ -147,8 +147,8 @@ def check_kubernetes_version(snapshots, options=None):
                                             "Choose an Istio release that supports Kubernetes %d.%d (mesh_istio_version), or upgrade the cluster "
                                             "into the range; preflight_allow_unsupported_kubernetes: true makes this a warning." % version[:2]))
                 else:
-                    notes.append("Istio %s (%s to %s)" % (versions.minor_text(versions.istio_minor(istio_version)), versions.minor_text(low),
-                                                           versions.minor_text(high)))
+                    minor = versions.minor_text(versions.istio_minor(istio_version))
+                    notes.append("Istio %s (%s to %s)" % (minor, versions.minor_text(low), versions.minor_text(high)))
         if not bad and notes:
             findings.append(finding("kubernetes_version", cluster, "ok", "Kubernetes %s is supported by %s" % (text, " and ".join(notes))))
     return findings
@@ -330,8 +330,9 @@ def check_existing_istiod(snapshots, options=None):
         foreign = [d for d in istiods if not _managed_by_operator(d, smcs)]
         for dep in foreign:
             labels = dep.get("labels") or {}
-            how = labels.get("app.kubernetes.io/managed-by") or ("istioctl/IstioOperator" if labels.get("install.operator.istio.io/owning-resource")
-                                                                else "unknown")
+            how = labels.get("app.kubernetes.io/managed-by")
+            if not how:
+                how = "istioctl/IstioOperator" if labels.get("install.operator.istio.io/owning-resource") else "unknown"
             findings.append(finding("existing_istiod", cluster, "error",
                                     "istiod %s/%s (revision %s, installed by %s) is not managed by the Gloo Operator" % (
                                         dep.get("namespace"), dep.get("name"), labels.get("istio.io/rev") or "default", how), ISTIOD_HINT))
@@ -373,7 +374,8 @@ def check_gateway_api_crds(snapshots, options=None):
             else:
                 findings.append(finding("gateway_api_crds", cluster, "error",
                                         "no Gateway API CRDs, and gloo_operator_gateway_api_install is false: istiod's peering needs them",
-                                        "Install them (kubectl apply -f .../%s/standard-install.yaml) or set gloo_operator_gateway_api_install: true." % version))
+                                        "Install them (kubectl apply -f .../%s/standard-install.yaml) or set "
+                                        "gloo_operator_gateway_api_install: true." % version))
             continue
         bad = issues = 0
         for name in sorted(present):

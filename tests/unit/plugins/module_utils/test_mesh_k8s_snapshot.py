@@ -304,7 +304,8 @@ def test_snapshot_reads_what_the_real_spire_chart_renders():
         {"metadata": {"name": "spire-data-spire-server-0"}, "spec": {"storageClassName": None}, "status": {"phase": "Pending"}}]}
     d["/apis/batch/v1/namespaces/spire-server/jobs"] = {"items": [{
         "metadata": {"name": "spire-server-post-install", "annotations": {"helm.sh/hook": "post-install"}},
-        "status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]}}]}
+        "status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+                                   "message": "Job has reached the specified backoff limit"}]}}]}
     d["/apis/apps/v1/namespaces/spire-server/daemonsets"] = {"items": [
         {"metadata": {"name": "spire-agent", "labels": {"app.kubernetes.io/name": "agent"}}, "status": {"desiredNumberScheduled": 2, "numberReady": 1}}]}
     d["/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/spire-server-spire-controller-manager-webhook"] = {

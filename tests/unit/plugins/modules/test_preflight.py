@@ -87,7 +87,8 @@ def test_failures_name_the_cluster_and_the_fix_and_the_key_never_leaves(monkeypa
     by = dict(((f["cluster"], f["check"]), f["text"]) for f in out["failures"])
     assert set(by) == {("cluster1", "reachable"), ("cluster2", "storage"), (None, "license")}
     assert by[("cluster1", "reachable")].startswith("Reachability Check: cluster cluster1 is not reachable")
-    assert by[("cluster2", "storage")].startswith("Storage Check (spire-server datastore): no default StorageClass") and ". Fix: " in by[("cluster2", "storage")]
+    storage = by[("cluster2", "storage")]
+    assert storage.startswith("Storage Check (spire-server datastore): no default StorageClass") and ". Fix: " in storage
     assert [e["name"] for e in out["clusters"] if e.get("failed")] == ["cluster1"]
     text = json.dumps(out) + "".join(open(os.path.join(str(tmp_path), name)).read() for name in os.listdir(str(tmp_path)))
     assert soon not in text and soon.split(".")[1] not in text

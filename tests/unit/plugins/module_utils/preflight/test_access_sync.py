@@ -128,12 +128,10 @@ def _module_calls(node):
             if isinstance(key, str) and key.startswith("kubernetes.core.") and isinstance(value, dict):
                 yield key, value
             else:
-                for found in _module_calls(value):
-                    yield found
+                yield from _module_calls(value)
     elif isinstance(node, list):
         for item in node:
-            for found in _module_calls(item):
-                yield found
+            yield from _module_calls(item)
 
 
 def _render(renderer, value, variables):

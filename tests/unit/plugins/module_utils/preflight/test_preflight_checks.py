@@ -211,7 +211,8 @@ def test_existing_spire():
     findings = pc.check_existing_spire(s, options())
     assert [(e["cluster"], e["message"]) for e in errors(findings)] == [
         ("cluster1", "CRD clusterspiffeids.spire.spiffe.io belongs to Helm release spire-server/other-spire-crds, not to the release spire-server/spire-crds"),
-        ("cluster2", "CRD clusterstaticentries.spire.spiffe.io belongs to no Helm release (applied by another tool), not to the release spire-server/spire-crds")]
+        ("cluster2", "CRD clusterstaticentries.spire.spiffe.io belongs to no Helm release (applied by another tool), "
+                     "not to the release spire-server/spire-crds")]
     assert "meta.helm.sh/release-name" in errors(findings)[0]["hint"]
     s = snaps(kind="installed")
     s["cluster2"]["spire_server"]["trust_domain"] = "example.org"
