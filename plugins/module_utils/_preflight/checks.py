@@ -89,7 +89,10 @@ def check_rbac(snapshots, options=None):
                                     "%s may not escalate or bind roles and lacks %d permissions the SPIRE chart's roles grant "
                                     "(creating them would be forbidden): %s" % (user, len(grants), _listing(grants, namespaces)),
                                     GRANTS_HINT, details=[access.describe(a) for a in grants]))
-        if not denied and not grants:
+        if result.get("everything"):
+            findings.append(finding("rbac", cluster, "ok", "%s may do everything (verb *, resource *: cluster-admin), so all %d requests the "
+                                    "install makes (SelfSubjectAccessReview)" % (user, result.get("checked", 0))))
+        elif not denied and not grants:
             how = "may escalate and bind roles" if result.get("escalation") else "holds the %d permissions the SPIRE chart's roles grant" % (
                 result.get("grants_checked", 0))
             findings.append(finding("rbac", cluster, "ok", "%s may make all %d requests the install makes and %s (SelfSubjectAccessReview)" % (

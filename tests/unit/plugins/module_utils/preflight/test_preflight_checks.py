@@ -57,6 +57,14 @@ def test_rbac_denied_requests_and_grants():
     assert ok[0]["level"] == "ok" and "may escalate and bind roles" in ok[0]["message"]
 
 
+def test_rbac_of_a_cluster_admin():
+    s = snaps("c1")
+    s["c1"]["access"]["everything"] = True
+    findings = pc.check_rbac(s, options())
+    assert [(f["level"], f["message"]) for f in findings] == [
+        ("ok", "admin may do everything (verb *, resource *: cluster-admin), so all 111 requests the install makes (SelfSubjectAccessReview)")]
+
+
 def test_rbac_not_run_leaves_no_finding():
     s = snaps()
     for snap in s.values():
