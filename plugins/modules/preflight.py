@@ -204,8 +204,8 @@ clusters:
   elements: dict
 failures:
   description:
-    - The errors, one per item with C(cluster) (null for the license, which concerns every cluster), C(check) and C(text) (the check,
-      what is wrong, and the fix).
+    - The errors, one per item with C(cluster) (null for the license, which concerns every cluster), C(check), C(summary) (the check
+      and what is wrong) and C(text) (the summary and the fix).
   returned: always
   type: list
   elements: dict
@@ -292,10 +292,14 @@ def check_options(params):
 
 def failures(findings):
     """The errors, each as one line that names the check and says what to fix; cluster None for the license (every cluster)."""
-    return [{"cluster": f["cluster"], "check": f["check"],
-             "text": "%s: %s%s" % (registry.CATALOG.titles.get(f["check"], f["check"]), f["message"].rstrip("."),
-                                   (". Fix: %s" % f["hint"]) if f.get("hint") else "")}
-            for f in findings if f["level"] == "error"]
+    result = []
+    for f in findings:
+        if f["level"] != "error":
+            continue
+        summary = "%s: %s" % (registry.CATALOG.titles.get(f["check"], f["check"]), f["message"].rstrip("."))
+        result.append({"cluster": f["cluster"], "check": f["check"], "summary": summary,
+                       "text": summary + ((". Fix: %s" % f["hint"]) if f.get("hint") else "")})
+    return result
 
 
 def run_module():
