@@ -15,7 +15,7 @@ author:
 description:
   - From a dict of Secret keys to PEM text, the list with the one Secret patch that sets those keys (base64-encoded), to write the keys of a CA
     Secret in a single update; an empty dict gives an empty list (nothing to write).
-  - The C(rotate_ca) role uses it in tasks that run with C(no_log) and C(diff=false): the data may hold private keys.
+  - The C(rotate_ca) role uses it in tasks that run with C(no_log) and C(diff=false), as the data may hold private keys.
 options:
   _input:
     description: The Secret keys and their text.

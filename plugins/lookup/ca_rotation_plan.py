@@ -259,4 +259,3 @@ class LookupModule(LookupBase):
             return [json.loads(json.dumps(build(options)))]
         except (TypeError, ValueError) as exc:
             raise AnsibleLookupError("ca_rotation_plan: %s" % to_native(exc))
-

@@ -242,8 +242,8 @@ def _resume(infos, options, states, known, result):
     result.update(root_from=first.get('root_from'), root_to=root_to, hosts=rotation_hosts)
     if all(states.get(h) and states[h].get('id') == rid and states[h].get('finished') for h in rotation_hosts):
         result['action'] = 'finished'
-        result['lines'] = ["rotation %s (%s) finished on %s: nothing to do" % (rid, scope, ', '.join(infos[h].get('cluster') or h
-                                                                                                        for h in rotation_hosts))]
+        clusters = ', '.join(infos[h].get('cluster') or h for h in rotation_hosts)
+        result['lines'] = ["rotation %s (%s) finished on %s: nothing to do" % (rid, scope, clusters)]
         return result
     result['action'] = 'resume'
     for host in rotation_hosts:

@@ -20,7 +20,7 @@ description:
     with O(tree_dir) (the files store) new material is written there once and read back on the next run; else it is issued.
     So an interrupted rotation resumed with the same id writes the same material, and no key is issued twice for a cluster.
   - The trust anchors (C(root-cert.pem), C(bundle.crt)) are not changed here; the rotation's trust phases write them.
-  - RV(patch) holds private keys: run the task with C(no_log), as the role does. RV(report) holds public facts only.
+  - RV(patch) holds private keys; run the task with C(no_log), as the role does. RV(report) holds public facts only.
 author:
   - meshops platform engineering (@meshops)
 extends_documentation_fragment:

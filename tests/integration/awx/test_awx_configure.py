@@ -160,8 +160,8 @@ def test_configure_creates_the_awx_objects(fake_awx, tmp_path):
     pki_type = fake_awx.named("credential_types", "PKI root CA (meshops.ambient_spire)")
     assert pki_type["injectors"]["extra_vars"]["pki_root_ca_key"] == "{{ root_ca_key }}"
     pki_cred = fake_awx.named("credentials", "meshops PKI root CA")
-    assert pki_cred["credential_type"] == pki_type["id"] and pki_cred["inputs"] == {"root_ca_cert": ROOT_CERT.rstrip("\n"),
-                                                                                       "root_ca_key": ROOT_KEY.rstrip("\n")}
+    assert pki_cred["credential_type"] == pki_type["id"]
+    assert pki_cred["inputs"] == {"root_ca_cert": ROOT_CERT.rstrip("\n"), "root_ca_key": ROOT_KEY.rstrip("\n")}
 
     ee = fake_awx.named("execution_environments", "meshops ambient_spire EE")
     project = fake_awx.named("projects", "meshops ambient_spire")

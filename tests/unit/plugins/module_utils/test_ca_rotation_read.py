@@ -54,9 +54,11 @@ def docs():
             'spec': {'selector': {'matchLabels': {'app': 'ztunnel'}}, 'template': {'metadata': {'annotations': restart}, 'spec': {'containers': [{}]}}},
             'status': {'observedGeneration': 2, 'desiredNumberScheduled': 2, 'updatedNumberScheduled': 2, 'numberReady': 2}}]},
         '/apis/apps/v1/deployments': {'items': []},
-        '/api/v1/namespaces/spire-server/pods': {'items': [dict(pod('spire-server-0', {'app.kubernetes.io/name': 'server'}, image='x'),
-                                                                spec={'containers': [{'name': 'spire-server', 'image': 'ghcr.io/spiffe/spire-server:1.11.2'}]})]},
-        '/api/v1/configmaps': {'items': [{'metadata': {'name': 'istio-ca-root-cert', 'namespace': 'default'}, 'data': {'root-cert.pem': istio['root-cert.pem']}}]},
+        '/api/v1/namespaces/spire-server/pods': {'items': [dict(
+            pod('spire-server-0', {'app.kubernetes.io/name': 'server'}, image='x'),
+            spec={'containers': [{'name': 'spire-server', 'image': 'ghcr.io/spiffe/spire-server:1.11.2'}]})]},
+        '/api/v1/configmaps': {'items': [
+            {'metadata': {'name': 'istio-ca-root-cert', 'namespace': 'default'}, 'data': {'root-cert.pem': istio['root-cert.pem']}}]},
         '/api/v1/namespaces/spire-server/configmaps/spire-bundle': {'data': {'bundle.crt': spire['bundle.crt']}},
         '/api/v1/namespaces/gloo-mesh/configmaps/gloo-extensions-config': {'data': {'values.istiod': 'pilot:\n  env: {}\n'}},
         '/api/v1/namespaces/istio-system/pods/istiod-1:15014/proxy/metrics': (
@@ -77,8 +79,8 @@ def test_rotation_info_is_public_and_complete():
     assert info['spire']['certificate']['subject'] == 'S' and info['state']['id'] == 'r'
     pods = info['istiod']['pods']
     assert info['istiod']['multiroot'] is True and pods[0]['ca_not_after'] == store.info(store.load_certs(istio['ca-cert.pem'])[0])['not_after_epoch']
-    assert info['ztunnel']['version'] == '1.25.5' and info['spire_server'] == {'namespace': 'spire-server', 'pod': 'spire-server-0',
-                                                                                 'image': 'ghcr.io/spiffe/spire-server:1.11.2'}
+    assert info['ztunnel']['version'] == '1.25.5'
+    assert info['spire_server'] == {'namespace': 'spire-server', 'pod': 'spire-server-0', 'image': 'ghcr.io/spiffe/spire-server:1.11.2'}
     assert info['root_configmaps'] == {'default': [root_fp]} and info['spire_bundle'] == [root_fp]
     workload = info['workloads'][0]
     assert workload['kind'] == 'DaemonSet' and not workload['rolling']
