@@ -67,7 +67,7 @@ def run(handle, inventory, variables, label):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--clusters", default="3,8")
     parser.add_argument("--scopes", default="intermediates,root")
     parser.add_argument("--batch", type=int, default=1)

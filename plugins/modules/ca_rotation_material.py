@@ -216,7 +216,7 @@ def main():
         spire_namespace={'type': 'str', 'default': 'spire-server'},
         key_type={'type': 'str', 'default': 'RSA', 'choices': ['RSA', 'ECC']},
         key_size={'type': 'int', 'default': 2048},
-        key_curve={'type': 'str', 'default': 'secp256r1'},
+        key_curve={'type': 'str', 'default': 'secp256r1', 'no_log': False},
         digest={'type': 'str', 'default': 'sha256'},
         spire_common_name={'type': 'str', 'default': 'SPIRE {cluster} CA'},
         spire_pathlen={'type': 'int', 'default': 1},

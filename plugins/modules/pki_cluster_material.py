@@ -12,7 +12,7 @@ module: pki_cluster_material
 short_description: The CA material of one cluster from the inventory PKI store - read back from the cluster, issued when missing or due
 version_added: 0.1.0
 description:
-  - The per-cluster half of O(pki_store=inventory) of the C(meshops.ambient_spire.pki) role. The root CA comes from variables
+  - The per-cluster half of C(pki_store=inventory) of the C(meshops.ambient_spire.pki) role. The root CA comes from variables
     (O(root_ca_cert), O(root_ca_key)); this module reads the cluster's intermediates back from its Secrets (C(cacerts) in the istiod
     namespace, C(spiffe-upstream-ca) in the SPIRE namespace) and keeps them while they chain to that root, their key matches and they
     do not expire within O(renew_within_days). A missing or due intermediate is issued, in memory, from the root. Nothing is
@@ -189,12 +189,12 @@ def main():
         root_ca_chain={'type': 'str', 'default': ''},
         istio_namespace={'type': 'str', 'default': 'istio-system'},
         spire_namespace={'type': 'str', 'default': 'spire-server'},
-        cacerts_secret={'type': 'str', 'default': 'cacerts'},
-        spire_upstream_ca_secret={'type': 'str', 'default': 'spiffe-upstream-ca'},
+        cacerts_secret={'type': 'str', 'default': 'cacerts', 'no_log': False},
+        spire_upstream_ca_secret={'type': 'str', 'default': 'spiffe-upstream-ca', 'no_log': False},
         renew_within_days={'type': 'int', 'default': 30},
         key_type={'type': 'str', 'default': 'RSA', 'choices': ['RSA', 'ECC']},
         key_size={'type': 'int', 'default': 2048},
-        key_curve={'type': 'str', 'default': 'secp256r1'},
+        key_curve={'type': 'str', 'default': 'secp256r1', 'no_log': False},
         digest={'type': 'str', 'default': 'sha256'},
         spire_common_name={'type': 'str', 'default': 'SPIRE {cluster} CA'},
         spire_pathlen={'type': 'int', 'default': 1},

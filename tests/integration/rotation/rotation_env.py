@@ -14,7 +14,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "roles"))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE))))
 
-from install_helpers import ROOT, RECAP, counters, run_playbook, write_inventory  # noqa: E402,F401  pylint: disable=wrong-import-position
+from install_helpers import ROOT, counters, run_playbook, write_inventory  # noqa: E402  pylint: disable=wrong-import-position
 from emulator.mesh import pki  # noqa: E402  pylint: disable=wrong-import-position
 
 STATE_CONFIGMAP = "meshops-ca-rotation"

@@ -63,7 +63,9 @@ def test_files_store_root_rotation_makes_its_root_once_and_resumes_with_it(rende
     assert second['states']['c1']['root_to']['sha256'] == root('Root B')[2]['sha256']
     assert second['root_to_pem'] == root('Root B')[0] and second['root_from_pem'] == root('Root A')[0]
     # another id while this one is unfinished: refused
-    other = plan(renderer, **dict(base, id='chg-10'))
+    other_options = dict(base)
+    other_options['id'] = 'chg-10'
+    other = plan(renderer, **other_options)
     assert other['action'] == 'refuse' and other['errors'] == [
         "the CA rotation chg-9 is not finished (the PKI store): resume it with rotate_ca_id=chg-9 before starting chg-10"]
 
