@@ -20,7 +20,7 @@ def get_faults(cluster, _request):
 
 
 async def set_faults(cluster, request):
-    """Merge fault settings: error_rate, error_code, latency_ms, reset_rate, outage, token_revoked, conflict_rate."""
+    """Merge fault settings: error_rate, error_code, latency_ms, reset_rate, outage, token_revoked, conflict_rate, fail_next."""
     try:
         body = await request.json()
     except ValueError as exc:

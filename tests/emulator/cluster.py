@@ -25,7 +25,7 @@ DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease"
 DEFAULT_STORAGE_CLASS = "standard"
 STORAGE_CLASS_PROVISIONER = "rancher.io/local-path"
 FAULT_DEFAULTS = {"error_rate": 0.0, "error_code": 503, "latency_ms": 0, "reset_rate": 0.0, "outage": False,
-                  "token_revoked": False, "conflict_rate": 0.0}
+                  "token_revoked": False, "conflict_rate": 0.0, "fail_next": 0}
 
 
 async def _maybe_await(value):

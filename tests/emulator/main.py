@@ -391,7 +391,7 @@ def main(argv=None):
     status = sub.add_parser("status", help="objects, requests and writes per cluster")
     status.add_argument("--json", action="store_true")
     fault = sub.add_parser("fault", help="API faults: fault CLUSTER|all error_rate=0.5 error_code=500 latency_ms=200 "
-                                         "reset_rate=0.2 outage token_revoked conflict_rate=1 | fault CLUSTER clear")
+                                         "reset_rate=0.2 outage token_revoked conflict_rate=1 fail_next=3 | fault CLUSTER clear")
     fault.add_argument("cluster")
     fault.add_argument("settings", nargs="+")
     probe = sub.add_parser("probe", help="the mesh's cross-cluster probe: probe [show|reset] [--json]")

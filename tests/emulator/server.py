@@ -81,6 +81,9 @@ class ClusterApp:
             await asyncio.sleep(faults["latency_ms"] / 1000.0)
         if faults["token_revoked"]:
             return _error(ApiError(401, "Unauthorized"))
+        if faults["fail_next"] > 0:
+            faults["fail_next"] -= 1
+            return _error(ApiError(int(faults["error_code"]), "emulated fault: the server is currently unable to handle the request"))
         if faults["error_rate"] and random.random() < faults["error_rate"]:
             code = int(faults["error_code"])
             return _error(ApiError(code, "emulated fault: the server is currently unable to handle the request"))
