@@ -64,6 +64,14 @@ _value:
     clusters_dir:
       description: C(<pki_dir>/clusters).
       type: path
+    rotations_dir:
+      description: C(<pki_dir>/rotations), where each CA rotation keeps its own tree and state (C(rotations/<id>/)).
+      type: path
+      version_added: 0.1.0
+    archive_dir:
+      description: C(<pki_dir>/archive), where each root rotation keeps the root it replaced, with its key (C(archive/<id>/)).
+      type: path
+      version_added: 0.1.0
     cluster_dir:
       description: C(<pki_dir>/clusters/<cluster>) (with O(cluster)).
       type: path

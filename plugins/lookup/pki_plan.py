@@ -74,6 +74,11 @@ options:
     description: Issue every intermediate again.
     type: bool
     default: false
+  active_rotations:
+    description:
+      - Ids of CA rotations in progress (refused as errors). Default - read from the tree (C(rotations/<id>/state.json) without C(finished)).
+    type: list
+    elements: str
 """
 
 EXAMPLES = r"""
@@ -156,7 +161,25 @@ import os
 from ansible.errors import AnsibleLookupError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.lookup import LookupBase
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._ca_rotation import load_state
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._pki_layout import rotation_paths, tree_paths
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._pki_plan import DEFAULTS, pki_plan
+
+
+def active_rotations(pki_dir):
+    """Ids of the CA rotations of the tree that have not finished."""
+    rotations = tree_paths(pki_dir)['rotations_dir']
+    found = []
+    if os.path.isdir(rotations):
+        for name in sorted(os.listdir(rotations)):
+            try:
+                with open(rotation_paths(pki_dir, name)['state']) as handle:
+                    state = load_state(handle.read())
+            except (IOError, OSError, ValueError):
+                continue
+            if state and not state.get('finished'):
+                found.append(state['id'])
+    return found
 
 
 class LookupModule(LookupBase):
@@ -169,6 +192,8 @@ class LookupModule(LookupBase):
         options = dict((name, self.get_option(name)) for name in DEFAULTS)
         if not options['pki_dir']:
             raise AnsibleLookupError("pki_plan: pki_dir is empty; set pki_dir (the root of the PKI tree)")
+        if options['active_rotations'] is None:
+            options['active_rotations'] = active_rotations(os.path.realpath(str(options['pki_dir'])))
         try:
             return [pki_plan(options, isfile=os.path.isfile, realpath=os.path.realpath)]
         except (TypeError, ValueError) as exc:

@@ -335,6 +335,16 @@ def spire_configs(configmaps):
     return found
 
 
+def spire_bundle(configmaps, preferred="spire-bundle"):
+    """SPIRE's published trust bundle: the ConfigMap its k8sbundle notifier writes (key bundle.crt; the chart's spire-bundle), as
+    {configmap, pem}; None when there is none."""
+    found = [cm for cm in configmaps if (cm.get("data") or {}).get("bundle.crt")]
+    found.sort(key=lambda cm: _meta(cm).get("name") != preferred)
+    if not found:
+        return None
+    return {"configmap": _meta(found[0]).get("name"), "pem": found[0]["data"]["bundle.crt"]}
+
+
 def mesh_config(configmaps, revision_names=("istio-gloo", "istio")):
     by_name = dict((_meta(cm).get("name"), cm) for cm in configmaps)
     for name in revision_names:
@@ -484,6 +494,7 @@ def take_snapshot(api_client, cluster_name=None, context=None, istio_namespace="
         spire_cms = spire_cms + _items(doc)
     spire = spire_configs(spire_cms)
     spire["namespace"] = spire_ns
+    spire["bundle"] = spire_bundle(spire_cms)
     status, secret = api.get("/api/v1/namespaces/%s/secrets/%s" % (quote(spire_ns), quote(upstream_ca_secret)))
     spire["upstream_ca"] = upstream_ca_from_secret(secret, upstream_ca_secret)
     secret = None

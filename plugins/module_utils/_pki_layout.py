@@ -19,6 +19,10 @@ lookup), the other roles read it (through the ``pki_paths`` filter)::
             ca-cert.pem ca-key.pem      istio.cert, istio.key
             cert-chain.pem              istio.chain (ca-cert.pem + the signing CA up to the root)
             root-cert.pem               istio.root_cert (the root)
+      rotations/<id>/                   rotation_paths(): a CA rotation's own tree (the same layout: root/ holds the new root of a
+        state.json                      root rotation, clusters/ the new intermediates) and its state
+      archive/<id>/                     the root a finished root rotation replaced, with its key (never deleted)
+        root-ca.crt root-ca.key
 
 Pure path arithmetic: nothing here touches the file system. Paths are ``pki_dir`` joined with '/' (trailing '/'
 of ``pki_dir`` dropped); ``pki_dir`` is used as given (the pki role resolves it first).
@@ -59,6 +63,8 @@ def tree_paths(pki_dir):
         'root_key': base + '/root/root-ca.key',
         'root_bundle': base + '/root-ca-bundle.pem',
         'clusters_dir': base + '/clusters',
+        'rotations_dir': base + '/rotations',
+        'archive_dir': base + '/archive',
     }
 
 
@@ -72,6 +78,25 @@ def pki_paths(pki_dir, cluster=None):
         kind_dir = '%s/%s' % (paths['cluster_dir'], kind)
         paths[kind] = dict([('dir', kind_dir)] + [(key, '%s/%s' % (kind_dir, name)) for key, name in _FILES[kind]])
     return paths
+
+
+def _check_rotation(rotation_id):
+    name = str(rotation_id)
+    if not name or '/' in name or name.startswith('.'):
+        raise ValueError("rotation id %r cannot name a directory of the PKI tree" % (rotation_id,))
+    return name
+
+
+def rotation_paths(pki_dir, rotation_id):
+    """A CA rotation's place in the tree: ``dir`` (its own tree, laid out like the main one: pki_paths(dir) gives its root and
+    clusters), ``state`` (its state.json), and ``archive_dir``, ``archive_root_cert``, ``archive_root_key`` (where a root
+    rotation keeps the root it replaced)."""
+    tree = tree_paths(pki_dir)
+    name = _check_rotation(rotation_id)
+    directory = '%s/%s' % (tree['rotations_dir'], name)
+    archive = '%s/%s' % (tree['archive_dir'], name)
+    return {'dir': directory, 'state': directory + '/state.json', 'archive_dir': archive,
+            'archive_root_cert': archive + '/root-ca.crt', 'archive_root_key': archive + '/root-ca.key'}
 
 
 def directories(pki_dir, clusters):

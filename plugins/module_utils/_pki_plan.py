@@ -13,7 +13,8 @@ Plan keys (every path absolute):
 - ``byo``: the signing CA is brought in (``root_ca_cert_path``/``root_ca_key_path``); ``signing_cert``, ``signing_key``:
   the CA that signs the intermediates; ``upstream``: its certificate followed by ``root_ca_chain_path`` when given.
 - ``signing_cert_exists``, ``signing_key_exists``: whether those files exist.
-- ``clusters``: the cluster names; ``errors``: input errors (nothing has been written when they are reported).
+- ``clusters``: the cluster names; ``errors``: input errors, and CA rotations in progress (``active_rotations``: their ids, which the
+  lookup reads from the tree) - nothing has been written when they are reported.
 - ``dirs``: every directory, parents first (0700).
 - ``intermediates``: per cluster and kind (spire, istio): ``cluster``, ``kind``, ``cn``, ``pathlen``, ``days``, ``cert``,
   ``key``, ``key_exists``, ``issue`` (missing, or rotation asked).
@@ -45,6 +46,7 @@ DEFAULTS = {
     'istio_ca_pathlen': 0,
     'istio_ca_days': 1825,
     'rotate_intermediates': False,
+    'active_rotations': [],
 }
 
 
@@ -99,6 +101,9 @@ def pki_plan(options, isfile, realpath):
     upstream = [signing_cert] + ([realpath(chain_path)] if chain_path else [])
 
     errors = input_errors(options, clusters, byo, upstream, signing_key, root_cert, root_key, isfile)
+    for rotation in options['active_rotations'] or []:
+        errors.append("the CA rotation %s is in progress in %s/rotations: finish it with playbooks/rotate_ca.yml -e rotate_ca_id=%s before "
+                      "issuing or installing (the tree changes only when it finishes)" % (rotation, tree['dir'], rotation))
 
     # A name that is not a label is an error above and never becomes a path.
     issued = _unique(cluster for cluster in clusters if is_dns1123_label(cluster))

@@ -146,34 +146,36 @@ def _certs(pem, x509mod):
         return []
 
 
-def shared_root(snapshots, options, x509mod):
-    """(fingerprint, pem) of the shared root: the configured root bundle, else the most common cacerts root."""
-    configured = option(options, "root_ca_pem")
+def shared_roots(snapshots, options, x509mod):
+    """The roots of the mesh: every certificate of the configured root bundle (during a root rotation it holds the old root and
+    the new one), else every root of every cluster's cacerts root-cert.pem."""
+    configured = _certs(option(options, "root_ca_pem"), x509mod)
     if configured:
-        certs = _certs(configured, x509mod)
-        if certs:
-            return x509mod.sha256_fingerprint(certs[-1]), configured
-    counts = {}
-    pems = {}
+        return configured
+    roots, seen = [], set()
     for snap in snapshots.values():
-        pem = (snap.get("cacerts") or {}).get("root_cert")
-        certs = _certs(pem, x509mod)
-        if certs:
-            fp = x509mod.sha256_fingerprint(certs[0])
-            counts[fp] = counts.get(fp, 0) + 1
-            pems.setdefault(fp, pem)
-    if not counts:
-        return None, None
-    best = max(counts, key=lambda k: counts[k])
-    return best, pems[best]
+        for cert in _certs((snap.get("cacerts") or {}).get("root_cert"), x509mod):
+            fp = x509mod.sha256_fingerprint(cert)
+            if fp not in seen:
+                seen.add(fp)
+                roots.append(cert)
+    return roots
+
+
+def _pem(cert):
+    from ansible_collections.meshops.ambient_spire.plugins.module_utils import _pki_store
+    return _pki_store.cert_pem(cert)
 
 
 def check_spire_upstream_ca(snapshots, options=None):
-    """Check 9: the SPIRE upstream CA secret chains to the shared root, matches its key; server config has bundle_file_path."""
+    """Check 9: the SPIRE upstream CA secret chains to a shared root that its bundle.crt holds, matches its key; the server config
+    has bundle_file_path. Several shared roots (a root rotation) are fine: the chain must reach one of them."""
     x509mod, chain = _pki()
+    from ansible_collections.meshops.ambient_spire.plugins.module_utils import _pki_store
     now = option(options, "now")
     warning_days = option(options, "warning_days", 90)
-    root_fp, root_pem = shared_root(snapshots, options, x509mod)
+    roots = shared_roots(snapshots, options, x509mod)
+    root_fps = [x509mod.sha256_fingerprint(r) for r in roots]
     findings = []
     for cluster, snap in snapshots.items():
         spire = snap.get("spire") or {}
@@ -181,6 +183,7 @@ def check_spire_upstream_ca(snapshots, options=None):
         upstream = spire.get("upstream_ca") or {}
         bad = 0
         unverified = 0  # what could not be checked gets a warning and no ok line
+        reached = None
         if not server.get("present"):
             bad += 1
             findings.append(finding("spire_upstream_ca", cluster, "error", "SPIRE server config (ConfigMap with server.conf) not found in namespace %s" % (
@@ -197,17 +200,30 @@ def check_spire_upstream_ca(snapshots, options=None):
                 spire.get("namespace") or "spire-server", upstream.get("secret") or "spiffe-upstream-ca"), UPSTREAM_HINT))
         else:
             certs = _certs(upstream.get("certificate"), x509mod)
+            bundle = _certs(upstream.get("bundle"), x509mod)
+            bundle_fps = [x509mod.sha256_fingerprint(c) for c in bundle]
+            usable = [c for c in bundle if x509mod.sha256_fingerprint(c) in root_fps]
             if not certs:
                 bad += 1
                 findings.append(finding("spire_upstream_ca", cluster, "error", "SPIRE upstream CA tls.crt is missing or not a PEM certificate", UPSTREAM_HINT))
-            elif root_pem is None:
+            elif not roots:
                 unverified += 1
                 findings.append(finding("spire_upstream_ca", cluster, "warning",
                                         "no shared root known (no cacerts root, no root bundle given): the upstream CA chain and "
                                         "bundle.crt are not verified", UPSTREAM_HINT))
+            elif not bundle:
+                bad += 1
+                findings.append(finding("spire_upstream_ca", cluster, "error", "SPIRE upstream CA secret has no bundle.crt (the shared root)",
+                                        UPSTREAM_HINT))
+            elif not usable:
+                bad += 1
+                findings.append(finding("spire_upstream_ca", cluster, "error", "SPIRE bundle.crt (SHA256 %s) is not the shared root (SHA256 %s)" % (
+                    ", ".join(bundle_fps), ", ".join(root_fps)), UPSTREAM_HINT))
             else:
+                reached = _pki_store.chain_root(certs[0], certs[1:], usable) or usable[0]
+                root_pem = _pem(reached)
                 chain_pem = upstream.get("certificate")
-                if x509mod.sha256_fingerprint(certs[-1]) != root_fp:
+                if x509mod.sha256_fingerprint(certs[-1]) != x509mod.sha256_fingerprint(reached):
                     chain_pem = chain_pem.rstrip("\n") + "\n" + root_pem
                 result = chain.check_cluster_chain(cluster, root_pem, upstream.get("certificate"), chain_pem, key_pem=None, now=now,
                                                    warning_days=warning_days)
@@ -217,16 +233,6 @@ def check_spire_upstream_ca(snapshots, options=None):
                     if item.get("level") in ("warning", "error"):
                         findings.append(finding("spire_upstream_ca", cluster, item.get("level"), "SPIRE upstream CA: " + (item.get("message") or ""),
                                                 item.get("hint") or UPSTREAM_HINT))
-                bundle = _certs(upstream.get("bundle"), x509mod)
-                bundle_fps = [x509mod.sha256_fingerprint(c) for c in bundle]
-                if not bundle:
-                    bad += 1
-                    findings.append(finding("spire_upstream_ca", cluster, "error", "SPIRE upstream CA secret has no bundle.crt (the shared root)",
-                                            UPSTREAM_HINT))
-                elif root_fp not in bundle_fps:
-                    bad += 1
-                    findings.append(finding("spire_upstream_ca", cluster, "error", "SPIRE bundle.crt (SHA256 %s) is not the shared root (SHA256 %s)" % (
-                        bundle_fps[0], root_fp), UPSTREAM_HINT))
             if upstream.get("key_matches") is False:
                 bad += 1
                 findings.append(finding("spire_upstream_ca", cluster, "error", "SPIRE upstream CA tls.key does not match tls.crt", UPSTREAM_HINT))
@@ -235,7 +241,8 @@ def check_spire_upstream_ca(snapshots, options=None):
                 findings.append(finding("spire_upstream_ca", cluster, "warning", "SPIRE upstream CA secret has no tls.key to compare", UPSTREAM_HINT))
         if not bad and not unverified:
             findings.append(finding("spire_upstream_ca", cluster, "ok",
-                                    "SPIRE upstream CA chains to the shared root (SHA256 %s), key matches, bundle configured" % (root_fp or "")[:16]))
+                                    "SPIRE upstream CA chains to the shared root (SHA256 %s), key matches, bundle configured" % (
+                                        x509mod.sha256_fingerprint(reached) if reached is not None else "")[:16]))
     return findings
 
 

@@ -236,11 +236,15 @@ class Mesh:
 
     # ---- pod proxy ----------------------------------------------------------------------------------------------
     def pod_proxy(self, cluster, pod, port, path, _request):
-        """GET .../pods/<istiod>:15014/proxy/debug/license -> {"State", "Product"} (404 before Istio 1.27)."""
+        """GET .../pods/<istiod>:15014/proxy/debug/license -> {"State", "Product"} (404 before Istio 1.27); .../proxy/metrics ->
+        the citadel certificate gauges of that pod (trust model)."""
         labels = pod["metadata"].get("labels") or {}
         if (pod["metadata"].get("annotations") or {}).get(istio.SIMULATED) != "true" or labels.get("app") != "istiod" or \
-                port not in ("15014", "") or path.rstrip("/") != "/debug/license":
+                port not in ("15014", "") or path.rstrip("/") not in ("/debug/license", "/metrics"):
             return None
+        if pod_ready(pod) and path.rstrip("/") == "/metrics":
+            text = self.trust.istiod_metrics(cluster, pod)
+            return web.Response(text=text, content_type="text/plain") if text is not None else None
         if not pod_ready(pod):
             return web.json_response({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 503, "reason": "ServiceUnavailable",
                                       "message": "error trying to reach service: dial tcp %s:15014: connect: connection refused" % (

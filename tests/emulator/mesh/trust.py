@@ -553,6 +553,23 @@ class TrustModel:
         leader = ct.istiod_leader() if ct else None
         return leader.root_pem.decode() if leader is not None and leader.roots else None
 
+    def istiod_metrics(self, cluster, pod):
+        """The citadel gauges of one istiod pod's /metrics (Prometheus text), as Istio 1.24+ updates them when it loads new
+        certificates: citadel_server_root_cert_expiry_timestamp (the first root of root-cert.pem) and
+        citadel_server_cert_chain_expiry_timestamp (the CA it issues with). None when the pod is not tracked."""
+        ct = self.clusters.get(cluster.name)
+        proc = ct.istiod.get(pod["metadata"].get("uid")) if ct else None
+        if proc is None or proc.ca is None:
+            return None
+        lines = []
+        for name, cert, what in (("citadel_server_root_cert_expiry_timestamp", proc.roots[0] if proc.roots else None, "root cert"),
+                                 ("citadel_server_cert_chain_expiry_timestamp", proc.ca, "cert chain")):
+            if cert is None:
+                continue
+            lines += ["# HELP %s The unix timestamp, in seconds, when Citadel %s will expire. A negative time indicates the cert is "
+                      "expired." % (name, what), "# TYPE %s gauge" % name, "%s %.9e" % (name, cert.not_valid_after_utc.timestamp())]
+        return "\n".join(lines) + "\n"
+
     def istiod_view(self, cluster):
         """(roots, issuing chain) of the leading istiod, or None."""
         ct = self.clusters.get(cluster.name)

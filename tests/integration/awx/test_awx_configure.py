@@ -124,15 +124,20 @@ LICENSE = "emu-license:GlooMesh:2099-12-31:do-not-print-me"
 
 
 NOTIFICATION_PASSWORD = "smtp-or-webhook-password-not-to-print"
+ROOT_KEY = "-----BEGIN PRIVATE KEY-----\nroot-key-that-must-not-be-printed\n-----END PRIVATE KEY-----\n"
+ROOT_CERT = "-----BEGIN CERTIFICATE-----\nthe-root-certificate\n-----END CERTIFICATE-----\n"
 
 
 def _configure(fake, tmp_path, extra=None):
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\nkind: Config\ncontexts: []\n# token-that-must-not-be-printed\n")
+    (tmp_path / "root-ca.crt").write_text(ROOT_CERT)
+    (tmp_path / "root-ca.key").write_text(ROOT_KEY)
     env = dict(os.environ)
     env.update({
         "CONTROLLER_HOST": fake.url, "CONTROLLER_OAUTH_TOKEN": "fake-token", "CONTROLLER_VERIFY_SSL": "false",
         "K8S_AUTH_KUBECONFIG": str(kubeconfig), "GLOO_MESH_LICENSE_KEY": LICENSE, "MESHOPS_NOTIFICATION_PASSWORD": NOTIFICATION_PASSWORD,
+        "MESHOPS_PKI_ROOT_CA_CERT": str(tmp_path / "root-ca.crt"), "MESHOPS_PKI_ROOT_CA_KEY": str(tmp_path / "root-ca.key"),
         "ANSIBLE_NOCOLOR": "1", "TMPDIR": str(tmp_path),
     })
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".build" / "collections"))
@@ -149,6 +154,7 @@ def test_configure_creates_the_awx_objects(fake_awx, tmp_path):
     out, kubeconfig = _configure(fake_awx, tmp_path)
     # Secrets reach AWX but never the output.
     assert LICENSE not in out and "token-that-must-not-be-printed" not in out and NOTIFICATION_PASSWORD not in out
+    assert "root-key-that-must-not-be-printed" not in out
 
     kube_type = fake_awx.named("credential_types", "Kubeconfig file (meshops.ambient_spire)")
     assert kube_type["kind"] == "cloud"
@@ -158,6 +164,12 @@ def test_configure_creates_the_awx_objects(fake_awx, tmp_path):
     assert kube_cred["credential_type"] == kube_type["id"] and kube_cred["inputs"] == {"kubeconfig": kubeconfig.rstrip("\n")}
     license_cred = fake_awx.named("credentials", "meshops Gloo Mesh license")
     assert license_cred["inputs"] == {"license_key": LICENSE}
+    # the PKI store of the AWX inventory: the root as a credential, injected as extra variables (no volume, no file)
+    pki_type = fake_awx.named("credential_types", "PKI root CA (meshops.ambient_spire)")
+    assert pki_type["injectors"]["extra_vars"]["pki_root_ca_key"] == "{{ root_ca_key }}"
+    pki_cred = fake_awx.named("credentials", "meshops PKI root CA")
+    assert pki_cred["credential_type"] == pki_type["id"]
+    assert pki_cred["inputs"] == {"root_ca_cert": ROOT_CERT.rstrip("\n"), "root_ca_key": ROOT_KEY.rstrip("\n")}
 
     ee = fake_awx.named("execution_environments", "meshops ambient_spire EE")
     project = fake_awx.named("projects", "meshops ambient_spire")
@@ -173,13 +185,14 @@ def test_configure_creates_the_awx_objects(fake_awx, tmp_path):
 
     templates = {t["name"]: t for t in fake_awx.objects["job_templates"].values()}
     names = {"site": "meshops - site", "preflight": "meshops - preflight", "mesh_check": "meshops - mesh check", "link": "meshops - link",
-             "teardown": "meshops - teardown", "upgrade": "meshops - upgrade", "mesh_watch": "meshops - mesh watch"}
+             "teardown": "meshops - teardown", "upgrade": "meshops - upgrade", "mesh_watch": "meshops - mesh watch",
+             "rotate_ca": "meshops - rotate CA"}
     assert set(templates) == {names[p.stem] for p in (ROOT / "awx" / "playbooks").glob("*.yml")}
     for name, jt in templates.items():
         assert jt["execution_environment"] == ee["id"] and jt["project"] == project["id"] and jt["inventory"] == inventory["id"]
         assert jt["ask_job_type_on_launch"] and jt["ask_limit_on_launch"], name
-        assert re.match(r"^awx/playbooks/(site|preflight|mesh_check|link|teardown|upgrade|mesh_watch)\.yml$", jt["playbook"])
-        assert sorted(fake_awx.subs[("job_templates", jt["id"], "credentials")]) == sorted([kube_cred["id"], license_cred["id"]])
+        assert re.match(r"^awx/playbooks/(site|preflight|mesh_check|link|teardown|upgrade|mesh_watch|rotate_ca)\.yml$", jt["playbook"])
+        assert sorted(fake_awx.subs[("job_templates", jt["id"], "credentials")]) == sorted([kube_cred["id"], license_cred["id"], pki_cred["id"]])
         spec = fake_awx.subs.get(("job_templates", jt["id"], "survey_spec"), {})
         assert bool(jt["survey_enabled"]) == bool(spec.get("spec")), name
     assert all(jt["job_type"] == ("check" if name.endswith("teardown") else "run") for name, jt in templates.items())

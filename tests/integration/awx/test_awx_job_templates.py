@@ -131,6 +131,16 @@ def test_kubeconfig_credential_type_injects_a_file(rendered):
     license_type = rendered["credential_types"][1]
     assert license_type["inputs"]["fields"][0]["secret"] is True
     assert license_type["injectors"]["env"] == {"GLOO_MESH_LICENSE_KEY": "{{ license_key }}"}
+    # the PKI root of pki_store inventory: the key fields are secret, the values reach the jobs as extra variables
+    pki_type = rendered["credential_types"][2]
+    fields = dict((f["id"], f) for f in pki_type["inputs"]["fields"])
+    assert fields["root_ca_key"]["secret"] is True and fields["new_root_ca_key"]["secret"] is True
+    assert not fields["root_ca_cert"].get("secret")
+    assert pki_type["injectors"]["extra_vars"] == {"pki_root_ca_cert": "{{ root_ca_cert }}", "pki_root_ca_key": "{{ root_ca_key }}",
+                                                   "rotate_ca_new_root_cert": "{{ new_root_ca_cert | default('') }}",
+                                                   "rotate_ca_new_root_key": "{{ new_root_ca_key | default('') }}"}
+    assert rendered["inventory"]["variables"]["pki_store"] == "inventory"
+    assert "pki_dir" not in rendered["inventory"]["variables"]
 
 
 def test_inventory_follows_the_inventory_model(rendered):
@@ -165,8 +175,9 @@ def test_job_templates_allow_check_mode_limit_and_use_the_ee(rendered, configure
     assert "{{ awx_meshops_kubeconfig_credential }}" in args["credentials"]
     # A template per entry point of awx/playbooks (one per collection playbook that exists).
     playbooks = {Path(t["playbook"]).stem for t in rendered["job_templates"]}
-    assert playbooks == {p.stem for p in (AWX / "playbooks").glob("*.yml")} & {"site", "preflight", "mesh_check", "link", "teardown", "upgrade", "mesh_watch"}
-    assert {"site", "preflight", "mesh_check", "upgrade", "mesh_watch"} <= playbooks
+    assert playbooks == {p.stem for p in (AWX / "playbooks").glob("*.yml")} & {"site", "preflight", "mesh_check", "link", "teardown", "upgrade",
+                                                                            "mesh_watch", "rotate_ca"}
+    assert {"site", "preflight", "mesh_check", "upgrade", "mesh_watch", "rotate_ca"} <= playbooks
     for t in rendered["job_templates"]:
         assert t["job_type"] == ("check" if t["playbook"].endswith("teardown.yml") else "run")
     # Secrets are never logged by the configuration run.
@@ -322,7 +333,7 @@ def _list_hosts(playbook, inventory, tmp, extra=None, limit=None):
     return plays
 
 
-@pytest.mark.parametrize("name", ["site", "preflight", "mesh_check", "link", "teardown", "upgrade", "mesh_watch"])
+@pytest.mark.parametrize("name", ["site", "preflight", "mesh_check", "link", "teardown", "upgrade", "mesh_watch", "rotate_ca"])
 def test_survey_selects_exactly_the_chosen_clusters(name, rendered, inventory, tmp_path):
     assert (ROOT / "playbooks" / ("%s.yml" % name)).exists(), "playbooks/%s.yml is gone: its job template has no entry point" % name
     jt = next((t for t in rendered["job_templates"] if Path(t["playbook"]).stem == name), None)

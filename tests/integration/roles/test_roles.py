@@ -176,8 +176,10 @@ def test_enable_peering_discovery_comes_from_the_role(env, converged):  # pylint
     without the values it is gone, with the operator_enables_peering_discovery setting it is back."""
     handle = env["handle"]
     config = _get(handle, "cluster1", "configmap", "-n", "gloo-mesh", "gloo-extensions-config")
-    assert yaml.safe_load(config["data"]["values.istiod"])["pilot"]["env"] == {"ENABLE_PEERING_DISCOVERY": "true"}
+    # ISTIO_MULTIROOT_MESH: the role's default for CA rotations (several roots in istiod's trust store)
+    assert yaml.safe_load(config["data"]["values.istiod"])["pilot"]["env"] == {"ENABLE_PEERING_DISCOVERY": "true", "ISTIO_MULTIROOT_MESH": "true"}
     assert _istiod_env(handle, "cluster1")["ENABLE_PEERING_DISCOVERY"] == "true"
+    assert _istiod_env(handle, "cluster1")["ISTIO_MULTIROOT_MESH"] == "true"
     original = config["data"]["values.istiod"]
     values = yaml.safe_load(original)
     del values["pilot"]

@@ -27,7 +27,7 @@ def role_variables(renderer, tmp_path, hosts=None, **overrides):
 
 
 def plan_task(renderer):
-    tasks = renderer.load("roles/pki/tasks/main.yml")
+    tasks = renderer.load("roles/pki/tasks/files.yml")
     step = [task for task in tasks[0]["block"] if "ansible.builtin.set_fact" in task][0]
     return step["ansible.builtin.set_fact"]["__pki_plan"]
 
@@ -153,3 +153,19 @@ def test_lookup_returns_one_plan(renderer, tmp_path):
     lookup = lookup_loader.get("meshops.ambient_spire.pki_plan")
     result = lookup.run([], variables={}, pki_dir=str(tmp_path), clusters=["c1"])
     assert len(result) == 1 and result[0]["clusters"] == ["c1"] and result[0]["errors"] == []
+
+
+def test_a_ca_rotation_in_progress_is_refused_until_it_finished(renderer, tmp_path):
+    """The tree changes only when a rotation finishes: the pki role (and so the install) refuses to run in the middle of one."""
+    variables = role_variables(renderer, tmp_path)
+    state = os.path.join(str(tmp_path / "pki"), "rotations", "chg-7", "state.json")
+    os.makedirs(os.path.dirname(state))
+    with open(state, "w") as handle:
+        json.dump({"id": "chg-7", "scope": "root", "finished": None}, handle)
+    base = os.path.realpath(str(tmp_path / "pki"))
+    assert new_plan(renderer, variables)["errors"] == [
+        "the CA rotation chg-7 is in progress in %s/rotations: finish it with playbooks/rotate_ca.yml -e rotate_ca_id=chg-7 before issuing or "
+        "installing (the tree changes only when it finishes)" % base]
+    with open(state, "w") as handle:
+        json.dump({"id": "chg-7", "scope": "root", "finished": "2026-11-30T10:00:00Z"}, handle)
+    assert new_plan(renderer, variables)["errors"] == []

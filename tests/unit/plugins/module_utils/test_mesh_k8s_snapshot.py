@@ -130,7 +130,8 @@ def docs():
         "/api/v1/namespaces/spire-server/configmaps": {"items": [
             {"metadata": {"name": "spire-server"}, "data": {"server.conf": SERVER_CONF}},
             {"metadata": {"name": "spire-agent"}, "data": {"agent.conf": AGENT_CONF}},
-            {"metadata": {"name": "spire-controller-manager"}, "data": {"controller-manager-config.yaml": CM_CONF}}]},
+            {"metadata": {"name": "spire-controller-manager"}, "data": {"controller-manager-config.yaml": CM_CONF}},
+            {"metadata": {"name": "spire-bundle"}, "data": {"bundle.crt": "SPIREBUNDLE"}}]},
         "/api/v1/namespaces/spire-server/secrets/spiffe-upstream-ca": {"data": {"tls.crt": b64("UP"), "tls.key": b64("UPKEY"), "bundle.crt": b64("ROOT")}},
         "/apis/spire.spiffe.io/v1alpha1/clusterspiffeids": {"items": [
             {"metadata": {"name": "istio-ambient-reg"}, "spec": {"className": "spire-server-spire"}, "status": {"stats": {"podsSelected": 3}}},
@@ -173,6 +174,8 @@ def test_snapshot_shape_and_bounded_requests(api_class):
     assert spire["agent"]["authorized_delegates"] == ["spiffe://cluster1/ns/istio-system/sa/ztunnel"]
     assert spire["controller_manager"]["class_name"] == "spire-server-spire" and spire["controller_manager"]["watch_classless"] is False
     assert spire["upstream_ca"]["certificate"] == "UP" and spire["upstream_ca"]["bundle"] == "ROOT"
+    # SPIRE's published bundle (its k8sbundle notifier's ConfigMap): a trust store of the trust graph, read with the other ConfigMaps
+    assert spire["bundle"] == {"configmap": "spire-bundle", "pem": "SPIREBUNDLE"}
     assert spire["cluster_spiffe_ids"][1] == {"name": "classless", "class_name": "", "fallback": False, "pod_selector": None,
                                               "namespace_selector": None, "stats": None}
     assert snap["license"] == {"status": "ok", "state": "OK", "product": "GlooMesh", "pod": "istiod-gloo-1"}

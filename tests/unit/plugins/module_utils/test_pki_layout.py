@@ -12,7 +12,24 @@ from ansible_collections.meshops.ambient_spire.plugins.module_utils import _pki_
 def test_tree_paths():
     assert layout.pki_paths("/srv/pki") == {
         "dir": "/srv/pki", "root_dir": "/srv/pki/root", "root_cert": "/srv/pki/root/root-ca.crt", "root_key": "/srv/pki/root/root-ca.key",
-        "root_bundle": "/srv/pki/root-ca-bundle.pem", "clusters_dir": "/srv/pki/clusters"}
+        "root_bundle": "/srv/pki/root-ca-bundle.pem", "clusters_dir": "/srv/pki/clusters", "rotations_dir": "/srv/pki/rotations",
+        "archive_dir": "/srv/pki/archive"}
+
+
+def test_rotation_paths_and_their_tree():
+    paths = layout.rotation_paths("/srv/pki/", "chg-42")
+    assert paths == {"dir": "/srv/pki/rotations/chg-42", "state": "/srv/pki/rotations/chg-42/state.json",
+                     "archive_dir": "/srv/pki/archive/chg-42", "archive_root_cert": "/srv/pki/archive/chg-42/root-ca.crt",
+                     "archive_root_key": "/srv/pki/archive/chg-42/root-ca.key"}
+    # a rotation's own tree has the layout of the main one
+    assert layout.pki_paths(paths["dir"], "east")["istio"]["cert"] == "/srv/pki/rotations/chg-42/clusters/east/istio/ca-cert.pem"
+    assert layout.pki_paths(paths["dir"])["root_key"] == "/srv/pki/rotations/chg-42/root/root-ca.key"
+
+
+@pytest.mark.parametrize("rotation", ["", "a/b", ".", "..", ".hidden"])
+def test_a_rotation_id_must_name_one_directory(rotation):
+    with pytest.raises(ValueError, match="cannot name a directory"):
+        layout.rotation_paths("/srv/pki", rotation)
 
 
 def test_cluster_paths():
