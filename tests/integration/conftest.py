@@ -29,6 +29,7 @@ def pytest_collection_modifyitems(items):
         area = os.path.relpath(str(item.path), AREAS).split(os.sep)[0]
         item.add_marker(pytest.mark.xdist_group(area))
 
+
 @pytest.fixture(scope="session")
 def emulator_factory(tmp_path_factory):
     """emulator_factory(["c1", "c2"], nodes=2, **options) starts a fresh emulator (stopped at session end); options:

@@ -175,8 +175,8 @@ def test_job_templates_allow_check_mode_limit_and_use_the_ee(rendered, configure
     assert "{{ awx_meshops_kubeconfig_credential }}" in args["credentials"]
     # A template per entry point of awx/playbooks (one per collection playbook that exists).
     playbooks = {Path(t["playbook"]).stem for t in rendered["job_templates"]}
-    assert playbooks == {p.stem for p in (AWX / "playbooks").glob("*.yml")} & {"site", "preflight", "mesh_check", "link", "teardown", "upgrade",
-                                                                            "mesh_watch", "rotate_ca"}
+    entry_points = {"site", "preflight", "mesh_check", "link", "teardown", "upgrade", "mesh_watch", "rotate_ca"}
+    assert playbooks == {p.stem for p in (AWX / "playbooks").glob("*.yml")} & entry_points
     assert {"site", "preflight", "mesh_check", "upgrade", "mesh_watch", "rotate_ca"} <= playbooks
     for t in rendered["job_templates"]:
         assert t["job_type"] == ("check" if t["playbook"].endswith("teardown.yml") else "run")
