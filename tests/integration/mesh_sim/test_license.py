@@ -71,6 +71,11 @@ def test_license_endpoint_states(solo_mesh):
     _answer(read, '{"State":"OK","Product":"GlooMesh"}')
 
 
+def _rolled_back(read):
+    pods = read.pods("istio-system", "app=istiod") + read.pods("istio-system", "app=ztunnel")
+    return pods and all(p.spec.containers[0].image.endswith("1.27.3-patch0-solo") and p.metadata.deletion_timestamp is None for p in pods)
+
+
 def test_license_endpoint_missing_before_1_27(solo_mesh):
     handle, read = solo_mesh
     smc = {"spec": {"version": "1.25.5-patch1"}}
@@ -83,13 +88,8 @@ def test_license_endpoint_missing_before_1_27(solo_mesh):
     finally:
         read.custom.patch_cluster_custom_object("operator.gloo.solo.io", "v1", "servicemeshcontrollers", "managed-istio",
                                                 {"spec": {"version": "1.27.3-patch0"}})
-
-        def rolled_back():
-            pods = read.pods("istio-system", "app=istiod") + read.pods("istio-system", "app=ztunnel")
-            return pods and all(p.spec.containers[0].image.endswith("1.27.3-patch0-solo") and p.metadata.deletion_timestamp is None
-                                for p in pods)
-        # the next tests address pods by name: none of them may still be replaced
-        wait_for(rolled_back, what="istiod and ztunnel back on 1.27.3-patch0")
+    # the next tests address pods by name: none of them may still be replaced
+    wait_for(lambda: _rolled_back(read), what="istiod and ztunnel back on 1.27.3-patch0")
     del handle
 
 
