@@ -201,9 +201,12 @@ def test_api_faults_fail_clearly_and_a_rerun_converges(emulator_factory):
 def test_a_wait_that_times_out_says_what_is_not_ready(emulator_factory):
     handle = emulator_factory(["cluster1"])
     handle.admin("cluster1", "POST", "/_emulator/mesh/faults", {"kill_istiod": True})
-    inventory = write_inventory(handle, extra={"gloo_operator_wait_retries": 3, "gloo_operator_wait_delay": 1})
+    # A wait that always times out (istiod never gets ready) but is long enough for the emulated operator to create the
+    # mesh's pods and for ztunnel and istio-cni to get ready: the wait reads them in its own process (k8s_apply), 20 reads
+    # 2 s apart, with no module start between the reads to lengthen it.
+    inventory = write_inventory(handle, extra={"gloo_operator_wait_retries": 20, "gloo_operator_wait_delay": 2})
     proc, _elapsed, recap = run_playbook(handle, inventory=inventory)
     assert proc.returncode != 0 and recap["cluster1"]["failed"] == 1
     # every host failed, so Ansible ends the run before the summary play: the rescue's message is the last word
-    assert re.search(r'"msg": "cluster1 failed at Fail with what is not ready when the wait timed out: Not ready on cluster1 after 3 x 1 s '
+    assert re.search(r'"msg": "cluster1 failed at Fail with what is not ready when the wait timed out: Not ready on cluster1 after 20 x 2 s '
                      r'\(ready/pods\): istiod 0/\d+\. Look at: kubectl get pods -n istio-system', proc.stdout), proc.stdout[-3000:]
