@@ -61,6 +61,7 @@ def _import_clients():
         k8s_client, k8s_core_client = kubernetes_client, core_client
     return k8s_client, k8s_core_client
 
+
 # Keys whose values are secret wherever they appear in the parameters: in a kubeconfig dict (users[].user, its
 # auth-provider config), and the auth options themselves.
 SENSITIVE_KEYS = frozenset((

@@ -43,6 +43,7 @@ try:
     YAML_LOADER = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
     HAS_YAML = True
 except ImportError:  # pragma: no cover
+    YAML_LOADER = None
     HAS_YAML = False
 
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client import K8sClientError, create_configuration

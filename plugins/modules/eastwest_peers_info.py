@@ -161,7 +161,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 peers:
-  description: East-west facts of the clusters that were read (C(cluster), C(network), C(trust_domain), C(service_account), C(address) or null, C(region), C(zone)).
+  description:
+    - East-west facts of the clusters that were read (C(cluster), C(network), C(trust_domain), C(service_account), C(address)
+      or null, C(region), C(zone)).
   returned: always
   type: list
   elements: dict

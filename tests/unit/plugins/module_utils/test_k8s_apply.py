@@ -179,7 +179,7 @@ def test_wait_for_pods_and_applied_objects_rereads_them():
     gateway = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway", "metadata": {"name": "istio-eastwest", "namespace": "istio-eastwest"},
                "spec": {"gatewayClassName": "istio-eastwest"}}
     rules = {"retries": 2, "delay": 1, "objects": [{"kind": "Gateway", "condition": {"type": "Programmed", "status": "True"},
-                                                     "fields": ["status.addresses"]}],
+                                                    "fields": ["status.addresses"]}],
              "pods": [{"name": "istiod", "namespace": "istio-system", "labels": {"app": "istiod"}}]}
     result, sleeps = run(cluster, {"definitions": [gateway], "wait": rules})
     assert result["ready"] is False and sleeps == [1.0]

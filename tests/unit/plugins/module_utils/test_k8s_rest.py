@@ -59,7 +59,8 @@ def test_fast_path_for_a_kubeconfig_with_a_token_or_a_client_certificate(env, tm
     assert found["server"] == "https://10.0.0.2:6443" and found["verify"] is False and found["token"] == "two"
     found = settings({"kubeconfig": kubeconfig(user={"client-certificate": "crt.pem", "client-key-data": CA})}, env)
     assert found["cert_file"] == "crt.pem" and found["key"] == b"not a real CA" and found["token"] is None
-    path.write_text(yaml.safe_dump(kubeconfig(cluster={"certificate-authority": "ca.pem", "certificate-authority-data": None}, user={"client-certificate": "crt.pem", "client-key": "/abs/key"})))
+    path.write_text(yaml.safe_dump(kubeconfig(cluster={"certificate-authority": "ca.pem", "certificate-authority-data": None},
+                                              user={"client-certificate": "crt.pem", "client-key": "/abs/key"})))
     found = settings({"kubeconfig": str(path)}, env)
     assert found["ca_file"] == str(tmp_path / "ca.pem") and found["cert_file"] == str(tmp_path / "crt.pem") and found["key_file"] == "/abs/key"
 
