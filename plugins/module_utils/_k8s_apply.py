@@ -403,7 +403,8 @@ def argument_spec():
         cluster={"type": "str"},
         src={"type": "list", "elements": "str", "default": []},
         definitions={"type": "list", "elements": "dict", "default": []},
-        secrets={"type": "list", "elements": "dict", "default": [], "options": {
+        # digests of the Secrets' data only, never the data
+        secrets={"type": "list", "elements": "dict", "default": [], "no_log": False, "options": {
             "name": {"type": "str", "required": True}, "namespace": {"type": "str", "required": True},
             "type": {"type": "str", "default": "Opaque"}, "labels": {"type": "dict"}, "annotations": {"type": "dict"},
             "data_digest": {"type": "str", "required": True}}},

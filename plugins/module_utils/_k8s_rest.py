@@ -415,7 +415,7 @@ class KubeApi(object):
                 self.writes += 1
             try:
                 status, reason, data = self._send(method, url, payload, content_type)
-            except errors as exc:
+            except errors as exc:  # pylint: disable=catching-non-exception  # a tuple of exception classes
                 last = ApiError(method, path, None, None, str(exc) or type(exc).__name__, attempt)
             else:
                 if status < 400 or status in allow:
