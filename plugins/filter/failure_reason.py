@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: failure_reason
 short_description: One short line saying why a Kubernetes or Helm task failed
-version_added: 1.0.0
+version_added: 0.1.0
 author:
   - meshops platform engineering (@meshops)
 description:

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: peer_address
 short_description: Address of an east-west Service as istioctl multicluster link takes it
-version_added: 1.0.0
+version_added: 0.1.0
 author:
   - meshops platform engineering (@meshops)
 description:

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: peer_gateways
 short_description: Build the istio-remote-peer Gateways of one cluster
-version_added: 1.0.0
+version_added: 0.1.0
 author:
   - meshops platform engineering (@meshops)
 description:

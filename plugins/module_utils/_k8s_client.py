@@ -20,6 +20,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import re
 import threading
 import traceback
 
@@ -90,13 +91,28 @@ def auth_argument_spec():
     return spec
 
 
+# Names of exec credential plugin environment variables that carry secrets (AWS_SECRET_ACCESS_KEY, AZURE_CLIENT_SECRET,
+# VAULT_TOKEN, ...). Only these are masked: masking every value (AWS_PROFILE=prod) would mask that word in every output.
+_SECRET_ENV_NAME = re.compile(r"SECRET|TOKEN|PASSW|KEY|CREDENTIAL|AUTH", re.I)
+
+
+def _exec_env_values(exec_config):
+    """The secret values of an exec credential plugin's environment (kubeconfig users[].user.exec.env)."""
+    env = exec_config.get("env") if isinstance(exec_config, dict) else None
+    return [item.get("value") for item in env if isinstance(item, dict) and _SECRET_ENV_NAME.search(str(item.get("name") or ""))] \
+        if isinstance(env, list) else []
+
+
 def sensitive_values(params):
-    """Every non-empty string under a SENSITIVE_KEYS key, anywhere in params (dicts and lists, any depth)."""
+    """Every non-empty string under a SENSITIVE_KEYS key, anywhere in params (dicts and lists, any depth), and the values of
+    exec credential plugins' environments."""
     found = set()
 
     def walk(node, secret):
         if isinstance(node, dict):
             for key, value in node.items():
+                if key == "exec":
+                    walk(_exec_env_values(value), True)
                 walk(value, secret or key in SENSITIVE_KEYS)
         elif isinstance(node, (list, tuple)):
             for item in node:

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A compact, read-only snapshot of one cluster for the mesh checks. PRIVATE to the collection.
 
-About 13 GET requests, independent of object counts (no per-object requests). Secret material never leaves:
+About 17 GET requests, independent of object counts (no per-object requests). Secret material never leaves:
 CA keys are only compared with their certificates, the license is reported as state and product only.
 """
 
@@ -26,13 +26,20 @@ try:
 except ImportError:  # pragma: no cover
     HAS_YAML = False
 
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._peer_gateway import (
+    ADDRESS_ANNOTATION,
+    EXPOSE_ISTIOD_LABEL,
+    SERVICE_ACCOUNT_ANNOTATION,
+    TRUST_DOMAIN_ANNOTATION,
+)
+
 AMBIENT_LABEL = "istio.io/dataplane-mode"
 EASTWEST_POD_LABEL = "service.istio.io/canonical-name"
 AUTOGENFLAT_LABEL = "solo.io/source-workload"
 SOURCE_CLUSTER_LABEL = "solo.io/source-cluster"
 PEERED_UID_ANNOTATION = "solo.io/peered-workload-uid"
-KEPT_GATEWAY_ANNOTATIONS = ("gateway.istio.io/trust-domain", "gateway.istio.io/service-account",
-                            "peering.solo.io/preferred-data-plane-service-type", "istio.io/expose-istiod-address")
+KEPT_GATEWAY_ANNOTATIONS = (TRUST_DOMAIN_ANNOTATION, SERVICE_ACCOUNT_ANNOTATION,
+                            "peering.solo.io/preferred-data-plane-service-type", ADDRESS_ANNOTATION)
 
 
 LICENSE_ATTEMPTS = 3
@@ -308,7 +315,10 @@ def controller_manager_config(text):
     doc = _load_doc(text)
     if not isinstance(doc, dict):
         return {"present": True, "class_name": None, "watch_classless": False, "trust_domain": None, "parse_error": True}
-    return {"present": True, "class_name": doc.get("className"), "watch_classless": bool(doc.get("watchClassless")), "trust_domain": doc.get("trustDomain")}
+    ignored = doc.get("ignoreNamespaces")
+    return {"present": True, "class_name": doc.get("className"), "watch_classless": bool(doc.get("watchClassless")), "trust_domain": doc.get("trustDomain"),
+            "ignore_namespaces": [str(n) for n in ignored] if isinstance(ignored, list) else [],
+            "webhook": doc.get("validatingWebhookConfigurationName")}
 
 
 def spire_configs(configmaps):
@@ -347,6 +357,35 @@ def _pod_matches(pod, key, value):
     return ((_meta(pod).get("labels") or {}).get(key)) == value
 
 
+# SPIRE components by the app.kubernetes.io/name label of their pods (the spire chart's subcharts)
+SPIRE_COMPONENTS = {"server": "server", "agent": "agent", "spiffe-csi-driver": "csi_driver", "spiffe-oidc-discovery-provider": "oidc"}
+
+
+def host_paths(pod):
+    """{volume name: host path} of a pod's hostPath volumes."""
+    return dict((v.get("name"), (v.get("hostPath") or {}).get("path")) for v in (pod.get("spec") or {}).get("volumes") or [] if v.get("hostPath"))
+
+
+def compact_claim(pvc):
+    return {"name": _meta(pvc).get("name"), "phase": (pvc.get("status") or {}).get("phase"),
+            "storage_class": (pvc.get("spec") or {}).get("storageClassName")}
+
+
+def compact_job(job):
+    """A Job's outcome, and the Helm hook it runs for (if any)."""
+    conditions = (job.get("status") or {}).get("conditions") or []
+    failed = [c for c in conditions if c.get("type") == "Failed" and c.get("status") == "True"]
+    return {"name": _meta(job).get("name"), "hook": (_meta(job).get("annotations") or {}).get("helm.sh/hook"),
+            "failed": bool(failed), "reason": failed[0].get("reason") if failed else None, "message": failed[0].get("message") if failed else None,
+            "complete": any(c.get("type") == "Complete" and c.get("status") == "True" for c in conditions)}
+
+
+def compact_daemonset(ds):
+    status = ds.get("status") or {}
+    return {"name": _meta(ds).get("name"), "app": (_meta(ds).get("labels") or {}).get("app.kubernetes.io/name"),
+            "desired": int(status.get("desiredNumberScheduled") or 0), "ready": int(status.get("numberReady") or 0)}
+
+
 def take_snapshot(api_client, cluster_name=None, context=None, istio_namespace="istio-system", spire_namespace="spire-server",
                   spire_agent_namespace=None, upstream_ca_secret="spiffe-upstream-ca", expected_network=None, expected_trust_domain=None,
                   license_check=True, timeout=30):
@@ -372,8 +411,12 @@ def take_snapshot(api_client, cluster_name=None, context=None, istio_namespace="
     pods = {"istiod": [], "ztunnel": [], "eastwest": []}
     pod_index = []
     ambient_pods = 0
+    ambient_pod_ns = set()
     ambient_ns = sorted(n for n, labels in namespaces.items() if labels.get(AMBIENT_LABEL) == "ambient")
     ambient_ns_set = set(ambient_ns)
+    spire_ns_set = set([spire_namespace, spire_agent_namespace or spire_namespace])
+    spire_pods = dict((part, []) for part in SPIRE_COMPONENTS.values())
+    paths = {}
     for pod in _items(doc):
         meta = _meta(pod)
         labels = meta.get("labels") or {}
@@ -382,19 +425,27 @@ def take_snapshot(api_client, cluster_name=None, context=None, istio_namespace="
             pods["istiod"].append(compact_pod(pod))
         if labels.get("app") == "ztunnel":
             pods["ztunnel"].append(compact_pod(pod))
+            if host_paths(pod):
+                paths.setdefault("ztunnel", host_paths(pod))
         if labels.get(EASTWEST_POD_LABEL) == "istio-eastwest":
             pods["eastwest"].append(compact_pod(pod))
+        part = SPIRE_COMPONENTS.get(labels.get("app.kubernetes.io/name"))
+        if part and meta.get("namespace") in spire_ns_set:
+            spire_pods[part].append(compact_pod(pod))
+            if host_paths(pod):
+                paths.setdefault(part, host_paths(pod))
         mode = labels.get(AMBIENT_LABEL)
         if mode == "ambient" or (meta.get("namespace") in ambient_ns_set and mode != "none"):
             if (pod.get("status") or {}).get("phase") == "Running":
                 ambient_pods += 1
+                ambient_pod_ns.add(meta.get("namespace"))
 
     status, doc = api.get("/apis/gateway.networking.k8s.io/v1/gateways")
     if status == 404:
         missing.append("gateways.gateway.networking.k8s.io/v1 (Gateway API CRDs not installed)")
     gateways = [compact_gateway(g) for g in _items(doc)]
 
-    dummy, doc = api.get("/api/v1/services", {"labelSelector": "istio.io/expose-istiod"})
+    dummy, doc = api.get("/api/v1/services", {"labelSelector": EXPOSE_ISTIOD_LABEL})
     services = [compact_service(s) for s in _items(doc)]
 
     status, doc = api.get("/apis/networking.istio.io/v1/namespaces/%s/workloadentries" % quote(ns))
@@ -442,6 +493,22 @@ def take_snapshot(api_client, cluster_name=None, context=None, istio_namespace="
         spire["cluster_spiffe_ids"] = None
     else:
         spire["cluster_spiffe_ids"] = [compact_cluster_spiffe_id(c) for c in _items(doc)]
+    # What the real chart renders beyond the configs: the components' pods (from the pod list above), the server's claim, the
+    # Helm hook Jobs, the agent and CSI driver DaemonSets, the controller manager's webhook configuration, the host paths of the
+    # sockets that the agent, the CSI driver and ztunnel share.
+    spire["pods"] = spire_pods
+    spire["host_paths"] = paths
+    dummy, doc = api.get("/api/v1/namespaces/%s/persistentvolumeclaims" % quote(spire_ns))
+    spire["claims"] = [compact_claim(c) for c in _items(doc)]
+    dummy, doc = api.get("/apis/batch/v1/namespaces/%s/jobs" % quote(spire_ns))
+    spire["jobs"] = [compact_job(j) for j in _items(doc)]
+    dummy, doc = api.get("/apis/apps/v1/namespaces/%s/daemonsets" % quote(agent_ns))
+    spire["daemonsets"] = [compact_daemonset(d) for d in _items(doc)]
+    webhook = (spire.get("controller_manager") or {}).get("webhook")
+    if webhook:
+        status, doc = api.get("/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/%s" % quote(webhook))
+        spire["webhook"] = {"name": webhook, "present": status != 404,
+                            "webhooks": [w.get("name") for w in (doc or {}).get("webhooks") or []]}
 
     license_info = {"status": "skipped"}
     if license_check:
@@ -481,7 +548,7 @@ def take_snapshot(api_client, cluster_name=None, context=None, istio_namespace="
         "ztunnel_daemonsets": ztunnel,
         "pods": pods,
         "pod_index": pod_index,
-        "ambient": {"namespaces": ambient_ns, "pods": ambient_pods},
+        "ambient": {"namespaces": ambient_ns, "pods": ambient_pods, "pod_namespaces": sorted(ambient_pod_ns)},
         "gateways": gateways,
         "eastwest_services": services,
         "workload_entries": {"total": len(entries), "autogenflat": autogenflat},

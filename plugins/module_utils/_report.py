@@ -1,9 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: meshops platform engineering
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Reports of mesh check findings: istioctl-like text, JSON, JUnit XML, self-contained HTML with an SVG topology.
+"""Reports of check findings: istioctl-like text, JSON, JUnit XML, self-contained HTML with an SVG topology.
 
-PRIVATE to the collection: may change at any time. Pure functions of (findings, summary, snapshots).
+PRIVATE to the collection: may change at any time. Pure functions of (findings, summary, snapshots), and the writing of the
+report files (only those whose content changed). The mesh check is the default; another set of checks (the preflight) passes
+its own ``Catalog`` (check ids and titles in report order, the name of the verdict).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -11,9 +13,12 @@ __metaclass__ = type
 
 import json
 import math
+import os
 from xml.sax.saxutils import escape, quoteattr
 
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks._common import (
+    PEER_CONNECTED,
+    PEERING_SUCCEEDED,
     REMOTE_CLASS,
     condition,
     gateways_of_class,
@@ -23,6 +28,26 @@ from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks._com
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks.registry import READ_ID, REPORTED, TITLES
 
 ICONS = {"ok": "✅", "info": "ℹ ", "warning": "⚠️", "error": "❌"}
+EXTENSIONS = {"json": ".json", "junit": ".junit.xml", "html": ".html", "text": ".txt"}
+
+
+class Catalog(object):
+    """What a report is about: the checks in report order ((id, title, function) tuples, the read check first), the id of the
+    finding of a cluster that could not be read, the name of the verdict, what was checked (for "the mesh was not fully
+    checked"), the heading of findings that belong to no cluster, and the advice printed under a short report with issues."""
+
+    def __init__(self, reported, read_id, name, subject, unscoped_heading, verbose_hint):  # pylint: disable=too-many-arguments
+        self.reported = tuple(reported)
+        self.titles = dict((cid, title) for cid, title, dummy in self.reported)
+        self.read_id = read_id
+        self.name = name
+        self.subject = subject
+        self.unscoped_heading = unscoped_heading
+        self.verbose_hint = verbose_hint
+
+
+MESH_CHECK = Catalog(REPORTED, READ_ID, "Multicluster check", "mesh", "Multicluster",
+                     "Run with verbose output (-v / mesh_check_verbose: true) to see details and troubleshooting hints")
 # HTML: plain symbols in coloured badges (emoji fonts are often missing in headless or minimal browsers)
 HTML_ICONS = {"ok": "✓", "info": "i", "warning": "!", "error": "✗", "missing": "–"}
 
@@ -34,11 +59,11 @@ def _badge(level):
 MESH = "mesh"
 
 
-def _line(f):
-    return "%s %s: %s" % (ICONS[f["level"]], TITLES.get(f["check"], f["check"]), f["message"])
+def _line(f, catalog=MESH_CHECK):
+    return "%s %s: %s" % (ICONS[f["level"]], catalog.titles.get(f["check"], f["check"]), f["message"])
 
 
-def _sections(findings, clusters):
+def _sections(findings, clusters, catalog=MESH_CHECK):
     """[(cluster or None, [(check id, [findings])])] in report order."""
     order = list(clusters)
     if any(f["cluster"] is None or f["cluster"] not in order for f in findings):
@@ -47,7 +72,7 @@ def _sections(findings, clusters):
     result = []
     for cluster in order:
         groups = []
-        for cid, dummy, dummy2 in REPORTED:
+        for cid, dummy, dummy2 in catalog.reported:
             own = [f for f in findings if f["check"] == cid and f["cluster"] == cluster]
             if own:
                 groups.append((cid, own))
@@ -56,7 +81,7 @@ def _sections(findings, clusters):
     return result
 
 
-def text_lines(findings, summary, verbose=False):
+def text_lines(findings, summary, verbose=False, catalog=MESH_CHECK):
     """The istioctl-like report as a list of lines.
 
     Not verbose: one line per check and cluster (its errors and warnings, else its summary line).
@@ -64,20 +89,20 @@ def text_lines(findings, summary, verbose=False):
     """
     lines = []
     clusters = summary.get("clusters") or []
-    for cluster, groups in _sections(findings, clusters):
+    for cluster, groups in _sections(findings, clusters, catalog):
         if lines:
             lines.append("")
-        lines.append("=== Cluster: %s ===" % cluster if cluster is not None else "=== Multicluster ===")
+        lines.append("=== Cluster: %s ===" % cluster if cluster is not None else "=== %s ===" % catalog.unscoped_heading)
         for cid, own in groups:
             if verbose:
                 lines.append("")
-                lines.append("--- %s ---" % TITLES.get(cid, cid))
+                lines.append("--- %s ---" % catalog.titles.get(cid, cid))
                 lines.append("")
                 for f in own:
                     if f.get("details"):
                         lines.extend(f["details"])
                         lines.append("")
-                    lines.append(_line(f))
+                    lines.append(_line(f, catalog))
                 hints = []
                 for f in own:
                     if f["level"] in ("error", "warning") and f.get("hint") and f["hint"] not in hints:
@@ -87,27 +112,27 @@ def text_lines(findings, summary, verbose=False):
             else:
                 bad = [f for f in own if f["level"] in ("error", "warning")]
                 if bad:
-                    lines.extend(_line(f) for f in bad)
+                    lines.extend(_line(f, catalog) for f in bad)
                 else:
                     oks = [f for f in own if f["level"] == "ok"] or own
-                    lines.append(_line(oks[-1]))
+                    lines.append(_line(oks[-1], catalog))
     lines.append("")
     counts = summary.get("counts") or {}
     unread = summary.get("unread_clusters") or []
-    failed = [c for c in summary.get("failed_checks") or [] if c != READ_ID]
+    failed = [c for c in summary.get("failed_checks") or [] if c != catalog.read_id]
     if unread:
-        lines.append("❌ Multicluster check incomplete: %s could not be read, the mesh was not fully checked" % ", ".join(unread))
+        lines.append("❌ %s incomplete: %s could not be read, the %s was not fully checked" % (catalog.name, ", ".join(unread), catalog.subject))
     if failed:
-        lines.append("❌ Multicluster check found issues: %s failed (%d errors, %d warnings)" % (
-            ", ".join(TITLES.get(c, c) for c in failed), counts.get("error", 0) - len(unread), counts.get("warning", 0)))
+        lines.append("❌ %s found issues: %s failed (%d errors, %d warnings)" % (
+            catalog.name, ", ".join(catalog.titles.get(c, c) for c in failed), counts.get("error", 0) - len(unread), counts.get("warning", 0)))
     elif unread:
         lines.append("The checks found no issue in the clusters read (%d warnings)" % counts.get("warning", 0))
     elif summary.get("warning_checks"):
-        lines.append("✅ Multicluster check passed with warnings (%d warnings)" % counts.get("warning", 0))
+        lines.append("✅ %s passed with warnings (%d warnings)" % (catalog.name, counts.get("warning", 0)))
     else:
-        lines.append("✅ Multicluster check passed")
+        lines.append("✅ %s passed" % catalog.name)
     if (failed or unread) and not verbose:
-        lines.append("Run with verbose output (-v / mesh_check_verbose: true) to see details and troubleshooting hints")
+        lines.append(catalog.verbose_hint)
     return lines
 
 
@@ -122,11 +147,11 @@ def to_json(findings, summary, meta=None):
     return json.dumps({"summary": summary, "findings": findings, "meta": meta or {}}, indent=2, sort_keys=True, ensure_ascii=False)
 
 
-def to_junit(findings, summary, suite_name="mesh_check"):
+def to_junit(findings, summary, suite_name="mesh_check", catalog=MESH_CHECK):
     """JUnit XML: one testsuite per check, one testcase per check and cluster (error = failure, warning = system-out)."""
     suites = []
     total = failures = 0
-    for cid, title, dummy in REPORTED:
+    for cid, title, dummy in catalog.reported:
         own = [f for f in findings if f["check"] == cid]
         if not own:
             continue
@@ -140,7 +165,7 @@ def to_junit(findings, summary, suite_name="mesh_check"):
         for key in keys:
             mine = [f for f in own if (f["cluster"] or MESH) == key]
             level = worst(f["level"] for f in mine)
-            body = "\n".join(_line(f) + ("\n  hint: %s" % f["hint"] if f.get("hint") and f["level"] in ("error", "warning") else "")
+            body = "\n".join(_line(f, catalog) + ("\n  hint: %s" % f["hint"] if f.get("hint") and f["level"] in ("error", "warning") else "")
                              for f in mine)
             inner = ""
             if level == "error":
@@ -156,6 +181,39 @@ def to_junit(findings, summary, suite_name="mesh_check"):
             quoteattr(title), len(cases), suite_failures, "\n".join(cases)))
     return '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name=%s tests="%d" failures="%d" errors="0">\n%s\n</testsuites>\n' % (
         quoteattr(suite_name), total, failures, "\n".join(suites))
+
+
+def _unchanged(path, content):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read() == content.encode("utf-8")
+    except (IOError, OSError):
+        return False
+
+
+def write_files(directory, basename, contents, check_mode=False):
+    """Write {format: content} to <directory>/<basename><extension>, each file only when its content changed, none in check mode.
+
+    -> ({format: path}, whether any file changed (in check mode: would change)). Raises IOError/OSError.
+    """
+    files = {}
+    changed = False
+    for fmt, content in contents.items():
+        path = os.path.join(directory, basename + EXTENSIONS[fmt])
+        files[fmt] = path
+        if _unchanged(path, content):
+            continue
+        changed = True
+        if check_mode:
+            continue
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o755)
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as handle:
+            handle.write(content.encode("utf-8"))
+        os.chmod(tmp, 0o644)
+        os.rename(tmp, path)
+    return files, changed
 
 
 STATUS_COLOURS = {"ok": "#2e9e44", "info": "#2e9e44", "warning": "#d99a00", "error": "#d3302f", "missing": "#9a9a9a"}
@@ -174,7 +232,7 @@ def topology(snapshots, findings, clusters=None):
     for name, snap in snapshots.items():
         for gw in gateways_of_class(snap, REMOTE_CLASS):
             target = peer_target_cluster(gw)
-            conds = [condition(gw, t) for t in ("gloo.solo.io/PeerConnected", "gloo.solo.io/PeeringSucceeded")]
+            conds = [condition(gw, t) for t in (PEER_CONNECTED, PEERING_SUCCEEDED)]
             if all(c is not None and c.get("status") == "True" for c in conds):
                 status = "ok"
             elif conds[0] is not None and conds[0].get("status") == "True":

@@ -12,7 +12,7 @@ module: mesh_check
 short_description: Read every cluster of an ambient + SPIRE mesh and evaluate the multicluster checks
 version_added: 0.1.0
 description:
-  - Reads a compact, read-only snapshot of every cluster of O(clusters) (in parallel, about 13 API requests per cluster,
+  - Reads a compact, read-only snapshot of every cluster of O(clusters) (in parallel, about 17 API requests per cluster,
     independent of object counts), then evaluates each check once as a pure function of all snapshots, like
     C(istioctl multicluster check) and beyond it. One run reads and evaluates the whole mesh; this is how the C(mesh_check)
     role works.
@@ -214,8 +214,6 @@ report_files:
   sample: {json: reports/mesh-check.json, junit: reports/mesh-check.junit.xml}
 '''
 
-import os
-
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks.registry import (
@@ -240,39 +238,11 @@ from ansible_collections.meshops.ambient_spire.plugins.module_utils._mesh_read i
 )
 from ansible_collections.meshops.ambient_spire.plugins.module_utils import _report
 
-EXTENSIONS = {"json": ".json", "junit": ".junit.xml", "html": ".html", "text": ".txt"}
-
-
-def _unchanged(path, content):
-    try:
-        with open(path, "rb") as handle:
-            return handle.read() == content.encode("utf-8")
-    except (IOError, OSError):
-        return False
-
 
 def write_reports(module, contents):
     """Write each report whose content changed (in check mode none). -> ({format: path}, whether any changed)."""
     params = module.params
-    directory = params["reports_dir"]
-    files = {}
-    changed = False
-    for fmt, content in contents.items():
-        path = os.path.join(directory, params["report_basename"] + EXTENSIONS[fmt])
-        files[fmt] = path
-        if _unchanged(path, content):
-            continue
-        changed = True
-        if module.check_mode:
-            continue
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o755)
-        tmp = path + ".tmp"
-        with open(tmp, "wb") as handle:
-            handle.write(content.encode("utf-8"))
-        os.chmod(tmp, 0o644)
-        os.rename(tmp, path)
-    return files, changed
+    return _report.write_files(params["reports_dir"], params["report_basename"], contents, check_mode=module.check_mode)
 
 
 def render_reports(formats, findings, summary, snapshots, lines_verbose):

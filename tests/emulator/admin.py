@@ -6,11 +6,11 @@ from emulator.errors import ApiError
 
 
 def status(cluster, _request):
-    """Objects, requests, writes (create/update/patch/delete without dryRun), dry runs, per-verb counts, faults."""
+    """Objects, requests, writes (create/update/patch/delete without dryRun), dry runs, exec sessions, per-verb counts, faults."""
     stats = cluster.stats
     return {"cluster": cluster.name, "port": cluster.port, "objects": cluster.store.count(),
             "resource_version": cluster.store.rv, "requests": stats["requests"], "writes": stats["writes"],
-            "dry_runs": stats["dry_runs"], "verbs": {v: stats[v] for v in ("post", "put", "patch", "delete")},
+            "dry_runs": stats["dry_runs"], "execs": stats["exec"], "verbs": {v: stats[v] for v in ("post", "put", "patch", "delete")},
             "faults": {k: v for k, v in cluster.faults.items() if v != FAULT_DEFAULTS[k]}}
 
 
@@ -20,7 +20,7 @@ def get_faults(cluster, _request):
 
 
 async def set_faults(cluster, request):
-    """Merge fault settings: error_rate, error_code, latency_ms, reset_rate, outage, token_revoked, conflict_rate."""
+    """Merge fault settings: error_rate, error_code, latency_ms, reset_rate, outage, token_revoked, conflict_rate, fail_next."""
     try:
         body = await request.json()
     except ValueError as exc:

@@ -25,7 +25,7 @@ DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease"
 DEFAULT_STORAGE_CLASS = "standard"
 STORAGE_CLASS_PROVISIONER = "rancher.io/local-path"
 FAULT_DEFAULTS = {"error_rate": 0.0, "error_code": 503, "latency_ms": 0, "reset_rate": 0.0, "outage": False,
-                  "token_revoked": False, "conflict_rate": 0.0}
+                  "token_revoked": False, "conflict_rate": 0.0, "fail_next": 0}
 
 
 async def _maybe_await(value):
@@ -208,6 +208,8 @@ class Emulator:
         self._periodic = []        # (seconds, callable)
         self.admin_routes = {}     # (METHOD, path) -> callable(cluster, request)
         self.pod_proxies = []      # callable(cluster, pod, port, path, request)
+        self.pod_execs = []        # callable(cluster, pod, container, command, stdin)
+        self.settings = {}         # KEY=VALUE settings of `up --set` for controllers (values YAML-decoded)
         self._tasks = []
 
     # ---- registration API (call from a controller module's setup(emulator)) -------------------------------
@@ -232,6 +234,12 @@ class Emulator:
         """handler(cluster, pod, port, path, request) for /api/v1/namespaces/NS/pods/NAME[:PORT]/proxy/PATH; it
         returns an aiohttp Response (or a str/bytes/JSON-able value for 200), or None to let the next handler try."""
         self.pod_proxies.append(handler)
+
+    def add_pod_exec(self, handler):
+        """handler(cluster, pod, container, command, stdin) for pods/exec (WebSocket, see podexec.py): command is the argv
+        list, stdin bytes (b"" unless the client sends stdin); it returns (exit_code, stdout, stderr) -- str or bytes --
+        or None to let the next handler try (nobody: exit code 127, "executable file not found"). May be async."""
+        self.pod_execs.append(handler)
 
     # ---- runtime -----------------------------------------------------------------------------------------
     def handlers_for(self, rtype):

@@ -93,7 +93,21 @@ def _write_atomic(path, text, mode=0o600):
     os.replace(tmp, path)
 
 
-async def serve(state_dir, names, kubeconfig_path, nodes=2, options=None):
+def parse_settings(items):
+    """{key: value} of KEY=VALUE strings (values decoded as YAML: 0.5, true, null, [a, b]); ValueError names a bad one."""
+    settings = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError("--set takes KEY=VALUE, not %r" % item)
+        try:
+            settings[key.strip()] = yaml.safe_load(value) if value else None
+        except yaml.YAMLError as exc:
+            raise ValueError("--set %s: the value is not valid YAML (%s)" % (key, exc)) from exc
+    return settings
+
+
+async def serve(state_dir, names, kubeconfig_path, nodes=2, options=None, settings=None):
     """Run every cluster until SIGTERM/SIGINT; writes state.json and the kubeconfig once listening."""
     os.makedirs(state_dir, exist_ok=True)
     ca_pem, cert, key = tlsutil.generate(state_dir)
@@ -101,6 +115,7 @@ async def serve(state_dir, names, kubeconfig_path, nodes=2, options=None):
     context.load_cert_chain(cert, key)
     emulator = Emulator(names, nodes, options)
     emulator.ca_pem = ca_pem.decode()
+    emulator.settings = dict(settings or {})
     admin.setup(emulator)
     emulator.load_controllers()
     emulator.start()
@@ -196,10 +211,17 @@ def cmd_up(args):
     os.makedirs(os.path.dirname(kube), exist_ok=True)
     paths = [os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.environ.get("PYTHONPATH")]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
-    with open(os.path.join(state_dir, "emulator.log"), "ab") as log:
+    try:
+        parse_settings(args.set)
+    except ValueError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 2
+    log_path = os.path.join(state_dir, "emulator.log")
+    with open(log_path, "ab") as log:
+        start = log.tell()
         proc = subprocess.Popen(  # pylint: disable=consider-using-with  # runs on in the background
             [sys.executable, "-m", "emulator", "--state-dir", state_dir, "serve", "--clusters", args.clusters,
-             "--kubeconfig", kube, "--nodes", str(args.nodes)] + _passed_options(args),
+             "--kubeconfig", kube, "--nodes", str(args.nodes)] + _passed_options(args) + ["--set=" + s for s in args.set or ()],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, start_new_session=True)
     deadline = time.time() + args.timeout
     while time.time() < deadline:
@@ -211,7 +233,12 @@ def cmd_up(args):
         if proc.poll() is not None:
             break
         time.sleep(0.1)
-    print("emulator did not come up; see %s" % os.path.join(state_dir, "emulator.log"), file=sys.stderr)
+    print("emulator did not come up; see %s" % log_path, file=sys.stderr)
+    with open(log_path, "rb") as log:
+        log.seek(start)
+        errors = [line for line in log.read().decode(errors="replace").splitlines() if "Error" in line or "error" in line]
+    if errors:
+        print("\n".join(errors[-5:]), file=sys.stderr)
     if proc.poll() is None:
         proc.terminate()
     return 1
@@ -252,15 +279,32 @@ def _need_state(args):
     return state
 
 
+PROBE_ROUTE = "/_emulator/mesh/probe"
+
+
+def _probe(state, method="GET"):
+    """The cross-cluster probe of the simulated mesh (None when no controller serves it)."""
+    try:
+        return admin_call(state, next(iter(state["clusters"])), method, PROBE_ROUTE)
+    except AdminError as exc:
+        if " 404 " in str(exc):
+            return None
+        raise
+
+
 def cmd_status(args):
-    """Per cluster: objects, requests, writes."""
+    """Per cluster: objects, requests, writes; and the mesh probe (under "probe" in --json)."""
     state = _need_state(args)
     rows = []
     for name in state["clusters"]:
         status = admin_call(state, name, "GET", "/_emulator/status")
         rows.append((name, status))
+    probe = _probe(state)
     if args.json:
-        print(json.dumps(dict(rows), indent=2))
+        doc = dict(rows)
+        if probe is not None:
+            doc["probe"] = probe
+        print(json.dumps(doc, indent=2))
         return 0
     print("%-12s %-24s %8s %9s %7s %8s  %s" % ("CLUSTER", "SERVER", "OBJECTS", "REQUESTS", "WRITES", "DRY-RUNS", "FAULTS"))
     for name, status in rows:
@@ -268,6 +312,30 @@ def cmd_status(args):
         print("%-12s %-24s %8d %9d %7d %8d  %s" % (
             name, state["clusters"][name]["server"], status["objects"], status["requests"], status["writes"],
             status["dry_runs"], faults))
+    if probe is not None:
+        _print_probe(probe)
+    return 0
+
+
+def _print_probe(probe):
+    pairs = probe.get("pairs") or {}
+    print("probe: %d pairs, %d ok, %d failed (every %ss)" % (len(pairs), probe.get("ok", 0), probe.get("failed", 0), probe.get("interval")))
+    for pair, row in sorted(pairs.items()):
+        last = row.get("last_failure") or {}
+        print("  %-28s ok=%-7d failed=%-5d %s" % (pair, row["ok"], row["failed"], "%s %s" % (last.get("time"), last.get("reason")) if last else ""))
+
+
+def cmd_probe(args):
+    """The mesh's cross-cluster probe: show (default), --json, or reset (zero every counter)."""
+    state = _need_state(args)
+    probe = _probe(state, "DELETE" if args.action == "reset" else "GET")
+    if probe is None:
+        print("no probe: the mesh simulation is not loaded", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(probe, indent=2))
+    else:
+        _print_probe(probe)
     return 0
 
 
@@ -316,13 +384,19 @@ def main(argv=None):
         cmd.add_argument("--users", help="YAML/JSON file of extra users: a list [{name, rules, groups, token}] for every cluster, or "
                                          "{cluster: [...]}; rules [{verbs, apiGroups, resources, resourceNames, namespaces}], "
                                          "null = cluster-admin; each gets a context <name>@<cluster>")
+        cmd.add_argument("--set", action="append", metavar="KEY=VALUE",
+                         help="a controller setting, repeatable (e.g. the mesh's kubelet_sync=0.5, probe_interval=0.2; see "
+                              "tests/emulator/mesh/README.md)")
     sub.add_parser("down", help="stop")
     status = sub.add_parser("status", help="objects, requests and writes per cluster")
     status.add_argument("--json", action="store_true")
     fault = sub.add_parser("fault", help="API faults: fault CLUSTER|all error_rate=0.5 error_code=500 latency_ms=200 "
-                                         "reset_rate=0.2 outage token_revoked conflict_rate=1 | fault CLUSTER clear")
+                                         "reset_rate=0.2 outage token_revoked conflict_rate=1 fail_next=3 | fault CLUSTER clear")
     fault.add_argument("cluster")
     fault.add_argument("settings", nargs="+")
+    probe = sub.add_parser("probe", help="the mesh's cross-cluster probe: probe [show|reset] [--json]")
+    probe.add_argument("action", nargs="?", choices=("show", "reset"), default="show")
+    probe.add_argument("--json", action="store_true")
     adm = sub.add_parser("admin", help="call an admin route: admin CLUSTER METHOD PATH [JSON]")
     adm.add_argument("cluster")
     adm.add_argument("method")
@@ -335,9 +409,14 @@ def main(argv=None):
         names = [n.strip() for n in args.clusters.split(",") if n.strip()]
         kube = os.path.abspath(args.kubeconfig or os.path.join(args.state_dir, "kubeconfig"))
         options = cluster_options(names, args.kubernetes_version, args.default_storage_class, args.users)
-        asyncio.run(serve(os.path.abspath(args.state_dir), names, kube, args.nodes, options))
+        try:
+            settings = parse_settings(args.set)
+        except ValueError as exc:
+            parser.error(str(exc))
+        asyncio.run(serve(os.path.abspath(args.state_dir), names, kube, args.nodes, options, settings))
         return 0
-    command = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "fault": cmd_fault, "admin": cmd_admin}[args.command]
+    command = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "fault": cmd_fault, "admin": cmd_admin,
+               "probe": cmd_probe}[args.command]
     try:
         return command(args)
     except AdminError as exc:

@@ -8,7 +8,7 @@ import random
 import yaml
 from aiohttp import web
 
-from emulator import authz, discovery, protobuf
+from emulator import authz, discovery, podexec, protobuf
 from emulator.errors import ApiError
 from emulator.kinds import CREATE_ONLY
 from emulator.store import dumps
@@ -81,6 +81,9 @@ class ClusterApp:
             await asyncio.sleep(faults["latency_ms"] / 1000.0)
         if faults["token_revoked"]:
             return _error(ApiError(401, "Unauthorized"))
+        if faults["fail_next"] > 0:
+            faults["fail_next"] -= 1
+            return _error(ApiError(int(faults["error_code"]), "emulated fault: the server is currently unable to handle the request"))
         if faults["error_rate"] and random.random() < faults["error_rate"]:
             code = int(faults["error_code"])
             return _error(ApiError(code, "emulated fault: the server is currently unable to handle the request"))
@@ -177,6 +180,8 @@ class ClusterApp:
             raise authz.forbidden(user, verb, group, plural, sub if sub in ("status", "scale", "proxy", "log") else "", ns, name or "")
         if sub in ("proxy", "log"):
             return await self.subresource(request, rtype, ns, name, sub, extra)
+        if sub == "exec" and rtype.kind == "Pod" and not extra and request.method in ("GET", "POST"):
+            return await podexec.serve(self.emulator, self.cluster, request, self.cluster.store.get(rtype, ns, name))
         if sub not in (None, "status", "scale") or (sub and not name):
             raise ApiError(404, "the server could not find the requested resource")
         if method in WRITE_VERBS:

@@ -15,9 +15,11 @@ TOOLS = os.path.join(ROOT, ".tools", "bin")
 class EmulatorHandle:
     """A running emulator (a background process started with `up` in its own state directory)."""
 
-    def __init__(self, clusters, base_dir=None, nodes=2, kubernetes_version=None, default_storage_class=None, users=None):
+    def __init__(self, clusters, base_dir=None, nodes=2, kubernetes_version=None, default_storage_class=None, users=None,
+                 settings=None):
         """kubernetes_version / default_storage_class: the `up` options ("1.29", "cluster2=1.30", "none"...); users: a list
-        of users for every cluster or {cluster: [users]} (see --users)."""
+        of users for every cluster or {cluster: [users]} (see --users); settings: `up --set KEY=VALUE` controller settings
+        (the mesh's, tests/emulator/mesh/README.md)."""
         self.base_dir = base_dir or tempfile.mkdtemp(prefix="emulator-")
         self.state_dir = os.path.join(self.base_dir, "state")
         self.kubeconfig = os.path.join(self.base_dir, "kubeconfig")
@@ -36,7 +38,8 @@ class EmulatorHandle:
                 json.dump(users, out)
             options += ["--users", path]
         subprocess.run([sys.executable, "-m", "emulator", "--state-dir", self.state_dir, "up", "--clusters",
-                        ",".join(self.clusters), "--kubeconfig", self.kubeconfig, "--nodes", str(nodes)] + options,
+                        ",".join(self.clusters), "--kubeconfig", self.kubeconfig, "--nodes", str(nodes)] + options
+                       + ["--set=%s=%s" % (k, json.dumps(v)) for k, v in sorted((settings or {}).items())],
                        check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
         self.state = cli.load_state(self.state_dir)
 

@@ -9,11 +9,21 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 from emulator.testing import EmulatorHandle  # noqa: E402  pylint: disable=wrong-import-position
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import upstream_charts  # noqa: E402  pylint: disable=wrong-import-position
+
+
+def pytest_report_header(config):  # pylint: disable=unused-argument
+    """Which SPIRE charts the install tests use (the real ones when the workplace has them)."""
+    return upstream_charts.note()
+
 
 @pytest.fixture(scope="session")
 def emulator_factory(tmp_path_factory):
     """emulator_factory(["c1", "c2"], nodes=2, **options) starts a fresh emulator (stopped at session end); options:
-    kubernetes_version, default_storage_class, users (see emulator.testing.EmulatorHandle)."""
+    kubernetes_version, default_storage_class, users, settings (`up --set KEY=VALUE` controller settings: the mesh's,
+    tests/emulator/mesh/README.md); see emulator.testing.EmulatorHandle."""
     started = []
 
     def start(clusters=("cluster1", "cluster2"), nodes=2, **options):

@@ -5,7 +5,7 @@
 
 A check is a pure function ``check(snapshots, options) -> list of findings``.
 ``snapshots`` is an ordered dict ``cluster name -> snapshot`` (the ``snapshot`` return value of
-``meshops.ambient_spire.mesh_snapshot``); ``options`` holds ``precheck``, ``flat_network``, ``now``,
+``meshops.ambient_spire.mesh_snapshot_info``); ``options`` holds ``precheck``, ``flat_network``, ``now``,
 ``warning_days`` and ``root_ca_pem``. A finding is a dict with the keys ``check``, ``cluster``
 (``None`` for mesh-wide findings), ``level`` (``ok``, ``info``, ``warning``, ``error``), ``message``,
 ``hint`` and optionally ``details`` (verbose lines).
@@ -21,7 +21,9 @@ from ansible_collections.meshops.ambient_spire.plugins.module_utils._peer_gatewa
     CLUSTER_LABEL,
     EASTWEST_CLASS,
     NETWORK_LABEL,
+    PEER_CONNECTED,
     PEER_PREFIX,
+    PEERING_SUCCEEDED,
     REMOTE_CLASS,
     SERVICE_ACCOUNT_ANNOTATION,
     TRUST_DOMAIN_ANNOTATION,

@@ -9,7 +9,9 @@ __metaclass__ = type
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks._common import (
     EASTWEST_CLASS,
     NETWORK_LABEL,
+    PEER_CONNECTED,
     PEER_PREFIX,
+    PEERING_SUCCEEDED,
     REMOTE_CLASS,
     condition,
     finding,
@@ -25,7 +27,7 @@ GATEWAY_HINT = ("Check the east-west gateway and its Service: `kubectl get gatew
 PEER_HINT = ("A peer that is not connected points to a misconfigured link or a blocked network path: check the peer Gateway "
              "(`kubectl get gateway -n istio-eastwest -o yaml --context <ctx>`), re-run the link step, allow ports 15008 and "
              "15012 to the remote east-west gateway, and read the istiod logs for 'peering'.")
-PEER_CONDITIONS = ("gloo.solo.io/PeerConnected", "gloo.solo.io/PeeringSucceeded")
+PEER_CONDITIONS = (PEER_CONNECTED, PEERING_SUCCEEDED)
 SHOWN_CONDITIONS = ("Accepted", "Programmed") + PEER_CONDITIONS + ("gloo.solo.io/PeerDataPlaneProgrammed",)
 
 

@@ -21,6 +21,7 @@ from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks.cert
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks.network import check_network, check_stale_workloads
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks.spire import (
     check_cluster_spiffe_ids,
+    check_spire_components,
     check_spire_trust_domain,
     check_spire_upstream_ca,
 )
@@ -38,6 +39,7 @@ CHECKS = (
     ("intermediate_certs", "Intermediate Certs Compatibility Check", check_intermediate_certs),
     ("network", "Network Configuration Check", check_network),
     ("stale_workloads", "Stale Workloads Check", check_stale_workloads),
+    ("spire_components", "SPIRE Components Check", check_spire_components),
     ("spire_upstream_ca", "SPIRE Upstream CA Check", check_spire_upstream_ca),
     ("spire_trust_domain", "SPIRE Trust Domain Check", check_spire_trust_domain),
     ("cluster_spiffe_ids", "ClusterSPIFFEID Check", check_cluster_spiffe_ids),
@@ -89,15 +91,16 @@ def unread_findings(unread):
     return [finding(READ_ID, cluster, "error", "not checked: %s" % why, READ_HINT) for cluster, why in unread]
 
 
-def summarize(findings, clusters, unread=()):
+def summarize(findings, clusters, unread=(), reported=REPORTED):
     """Per check and cluster status, counts, and the overall verdict.
 
     clusters are the names of the clusters checked, unread those of the clusters that could not be read (their findings come
-    from unread_findings): the mesh passes only when every cluster was read and no check found an error.
+    from unread_findings): the mesh passes only when every cluster was read and no check found an error. reported: the checks
+    in report order (another set of checks, such as the preflight's, passes its own).
     """
     unread = list(unread)
     checks = []
-    for cid, title, dummy in REPORTED:
+    for cid, title, dummy in reported:
         own = [f for f in findings if f["check"] == cid]
         if not own:
             continue

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: meshops platform engineering
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Checks 9-11: SPIRE upstream CA, delegates and trust domains, ClusterSPIFFEIDs. PRIVATE to the collection."""
+"""SPIRE checks: components (what the chart renders), upstream CA, delegates and trust domains, ClusterSPIFFEIDs. PRIVATE to the collection."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -28,6 +28,108 @@ TD_HINT = ("SPIRE trust domain (global.spire.trustDomain), mesh trust domain (Se
 CSID_HINT = ("The SPIRE controller manager reconciles a ClusterSPIFFEID only if spec.className equals its className (chart default "
              "<release-namespace>-<release-name>, e.g. spire-server-spire) or it is classless and watchClassless is true: set spec.className "
              "or spire-server.controllerManager.watchClassless=true; then `kubectl get clusterspiffeids -o yaml` must show status.stats.podsSelected > 0.")
+
+
+COMPONENTS_HINT = ("Look at the SPIRE release: helm status spire -n <spire namespace>; kubectl get pods,daemonsets,pvc,jobs -n <spire namespace>; "
+                   "kubectl describe daemonset spire-agent (Pod Security admission refusals show as FailedCreate events: the namespace "
+                   "must allow privileged pods); kubectl logs statefulset/spire-server -c spire-server.")
+CLAIM_HINT = ("spire-server keeps its datastore on this claim and cannot start until it is Bound: make a StorageClass default (kubectl annotate "
+              "storageclass <name> storageclass.kubernetes.io/is-default-class=true), or set spire-server.persistence.storageClass (or "
+              "type: emptyDir) in spire_extra_values; the preflight checks this before an install.")
+HOOK_HINT = ("A Helm hook of the SPIRE chart failed (the post-install and post-upgrade hooks configure the controller manager's webhook): "
+             "kubectl logs job/<name> -n <spire namespace>, fix the cause, then run the spire role again (helm upgrade reruns the hooks).")
+SOCKET_HINT = ("The agent, the SPIFFE CSI driver and ztunnel meet on host paths. The Workload API socket directory is the directory of "
+               "spire-agent.socketPath (a host path in the chart, /run/spire/agent-sockets by default) and must equal the directory of "
+               "spiffe-csi-driver.agentSocketPath; ztunnel's spire.adminSockHostPath must equal <spire-agent.sockets.hostBasePath>/csi.spiffe.io/admin "
+               "(spire_agent_socket_host_base_path) with spire-agent.sockets.admin.mountOnHost true.")
+WEBHOOK_HINT = ("The SPIRE chart renders a ValidatingWebhookConfiguration for the controller manager; without it ClusterSPIFFEIDs are not "
+                "validated. Run the spire role again (helm upgrade restores it).")
+
+
+def _ready_count(pods):
+    return sum(1 for p in pods if p.get("ready"))
+
+
+def _not_ready(pods):
+    return ", ".join("%s (%s)" % (p.get("name"), p.get("reason") or p.get("phase")) for p in pods if not p.get("ready"))
+
+
+def check_spire_components(snapshots, options=None):
+    """What the SPIRE chart renders is running: server (and its claim), agent and CSI driver on every node, OIDC discovery provider,
+    the Helm hook Jobs done, the controller manager's webhook configuration, and the socket host paths shared with ztunnel."""
+    findings = []
+    for cluster, snap in snapshots.items():
+        spire = snap.get("spire") or {}
+        if "pods" not in spire:
+            continue  # a snapshot of an older reader: nothing to say
+        ns = spire.get("namespace") or "spire-server"
+        pods = spire.get("pods") or {}
+        bad = 0
+        notes = []
+
+        def error(message, hint=COMPONENTS_HINT):
+            findings.append(finding("spire_components", cluster, "error", message, hint))
+
+        server = pods.get("server") or []
+        pending = [c for c in spire.get("claims") or [] if c.get("phase") != "Bound"]
+        for claim in pending:
+            bad += 1
+            error("claim %s/%s is %s (StorageClass %s)" % (ns, claim.get("name"), claim.get("phase") or "not bound", claim.get("storage_class") or "none"),
+                  CLAIM_HINT)
+        if not server:
+            bad += 1
+            error("no spire-server pod in %s" % ns)
+        elif _ready_count(server) < len(server):
+            bad += 1
+            error("spire-server not ready: %s" % _not_ready(server))
+        else:
+            notes.append("server %d/%d" % (_ready_count(server), len(server)))
+        daemonsets = dict((d.get("app"), d) for d in spire.get("daemonsets") or [])
+        for app, part, label in (("agent", "agent", "spire-agent"), ("spiffe-csi-driver", "csi_driver", "SPIFFE CSI driver")):
+            ds = daemonsets.get(app)
+            if ds is None:
+                bad += 1
+                error("no %s DaemonSet in %s" % (label, spire.get("agent_namespace") or ns))
+            elif not ds.get("desired") or ds.get("ready", 0) < ds["desired"]:
+                bad += 1
+                detail = _not_ready(pods.get(part) or [])
+                error("%s ready on %d of %d nodes%s" % (label, ds.get("ready", 0), ds.get("desired", 0), ": %s" % detail if detail else
+                                                        (" (no pod: see its events)" if not pods.get(part) else "")))
+            else:
+                notes.append("%s %d/%d" % ("agent" if app == "agent" else "CSI driver", ds["ready"], ds["desired"]))
+        oidc = pods.get("oidc") or []
+        if oidc and _ready_count(oidc) < len(oidc):
+            findings.append(finding("spire_components", cluster, "warning", "SPIFFE OIDC discovery provider not ready: %s" % _not_ready(oidc),
+                                    COMPONENTS_HINT))
+        elif oidc:
+            notes.append("OIDC discovery provider %d/%d" % (_ready_count(oidc), len(oidc)))
+        for job in spire.get("jobs") or []:
+            if job.get("failed"):
+                bad += 1
+                error("%s Job %s/%s failed (%s%s)" % ("Helm %s hook" % job["hook"] if job.get("hook") else "the", ns, job.get("name"),
+                                                      job.get("reason") or "Failed", ": %s" % job["message"] if job.get("message") else ""), HOOK_HINT)
+        webhook = spire.get("webhook")
+        if webhook and not webhook.get("present"):
+            findings.append(finding("spire_components", cluster, "warning", "ValidatingWebhookConfiguration %s (of the controller manager's config) "
+                                    "not found" % webhook.get("name"), WEBHOOK_HINT))
+        paths = spire.get("host_paths") or {}
+        agent_paths, csi_paths, ztunnel_paths = paths.get("agent") or {}, paths.get("csi_driver") or {}, paths.get("ztunnel") or {}
+        socket_dir, csi_dir = agent_paths.get("spire-agent-socket-dir"), csi_paths.get("spire-agent-socket-dir")
+        if socket_dir and csi_dir and socket_dir.rstrip("/") != csi_dir.rstrip("/"):
+            bad += 1
+            error("the SPIFFE CSI driver mounts the agent's Workload API socket directory from host path %s, the agent serves it at %s: "
+                  "workloads get no SPIFFE socket" % (csi_dir, socket_dir), SOCKET_HINT)
+        admin_dir, ztunnel_admin = agent_paths.get("spire-agent-admin-socket-dir"), ztunnel_paths.get("spire-admin-socket")
+        if ztunnel_admin and (not admin_dir or admin_dir.rstrip("/") != ztunnel_admin.rstrip("/")):
+            bad += 1
+            error("ztunnel reads the SPIRE admin socket from host path %s, %s" % (
+                ztunnel_admin, "the agent puts it at %s" % admin_dir if admin_dir else "the agent does not put it on the host (sockets.admin.mountOnHost)"),
+                SOCKET_HINT)
+        elif ztunnel_admin:
+            notes.append("admin socket %s shared with ztunnel" % ztunnel_admin)
+        if not bad:
+            findings.append(finding("spire_components", cluster, "ok", "SPIRE running: %s" % ", ".join(notes)))
+    return findings
 
 
 def _pki():
@@ -200,6 +302,46 @@ def check_spire_trust_domain(snapshots, options=None):
     return findings
 
 
+def _matches(selector, labels):
+    """Whether a LabelSelector (matchLabels, matchExpressions In/NotIn/Exists/DoesNotExist) selects these labels; empty selects all."""
+    selector = selector or {}
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
+        if operator == "In" and labels.get(key) not in values:
+            return False
+        if operator == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if operator == "Exists" and key not in labels:
+            return False
+        if operator == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def _selects_namespace(selector, namespace, labels):
+    return _matches(selector, dict(labels or {}, **{"kubernetes.io/metadata.name": namespace}))
+
+
+def _ambient_namespaces(snap, manager):
+    """{namespace: labels} of the namespaces with running ambient pods that the controller manager does not ignore; None when the
+    snapshot does not say where the ambient pods are (then every reconciled ID counts)."""
+    import re
+    where = (snap.get("ambient") or {}).get("pod_namespaces")
+    if where is None:
+        return None
+    ignored = []
+    for pattern in manager.get("ignore_namespaces") or []:
+        try:
+            ignored.append(re.compile("^(?:%s)$" % pattern))
+        except re.error:
+            continue
+    namespaces = snap.get("namespaces") or {}
+    return dict((ns, namespaces.get(ns) or {}) for ns in where if not any(p.match(ns) for p in ignored))
+
+
 def check_cluster_spiffe_ids(snapshots, options=None):
     """Check 11: ClusterSPIFFEIDs reconciled by the controller manager; podsSelected > 0 where ambient pods exist."""
     findings = []
@@ -217,6 +359,7 @@ def check_cluster_spiffe_ids(snapshots, options=None):
             continue
         class_name = manager.get("class_name") or ""
         watch = bool(manager.get("watch_classless"))
+        ambient_namespaces = _ambient_namespaces(snap, manager)
         selected = 0
         for item in ids:
             name = item.get("name")
@@ -227,7 +370,11 @@ def check_cluster_spiffe_ids(snapshots, options=None):
                     findings.append(finding("cluster_spiffe_ids", cluster, "warning", "ClusterSPIFFEID %s has no status yet" % name, CSID_HINT))
                     continue
                 pods = int(stats.get("podsSelected") or 0)
-                selected += pods
+                # The chart's own IDs select SPIRE's pods (the OIDC provider, the test-keys job): their pods say nothing about
+                # ambient workloads, so only IDs whose namespace selector reaches a namespace with ambient pods count.
+                if ambient_namespaces is None or any(_selects_namespace(item.get("namespace_selector"), ns, labels)
+                                                     for ns, labels in ambient_namespaces.items()):
+                    selected += pods
                 failures = int(stats.get("entryFailures") or 0) + int(stats.get("podEntryRenderFailures") or 0)
                 if failures:
                     bad += 1

@@ -2,22 +2,31 @@
 fault changed). Keys:
 
 - ``break_network_label`` (bool): the Istio namespace's topology.istio.io/network label becomes ``broken-<network>``.
-- ``foreign_root`` (bool): Secret istio-system/cacerts is swapped for a CA under a freshly generated foreign root.
+- ``foreign_root`` (bool): Secret istio-system/cacerts is swapped for a CA under a freshly generated foreign root, and
+  istiod is restarted (its pods deleted) so that it loads it (a running istiod would refuse a new root, fact 2);
+  clearing the fault restores the Secret and restarts istiod again.
 - ``kill_istiod`` (bool): istiod pods are not Ready (CrashLoopBackOff): nothing istiod writes is updated any more.
 - ``disconnect_peer`` (cluster name, list of names, or "all"/true): this cluster's control streams to those peers fail.
 - ``enable_peering_discovery`` (bool): istiod env ENABLE_PEERING_DISCOVERY forced to "true"/"false".
 - ``k8s_select_workload_entries`` (bool): istiod env PILOT_ENABLE_K8S_SELECT_WORKLOAD_ENTRIES forced to "true"/"false".
+- ``istiod_env`` ({NAME: value}): further istiod env forced (e.g. {"ISTIO_MULTIROOT_MESH": "true"}); a new rollout.
+- ``broken_version`` (version or list): every pod that runs it crash-loops (Ready False, CrashLoopBackOff, restartCount
+  growing): a version ("1.28.0" matches the app.kubernetes.io/version label of the pod or its workload, or the image
+  tag, equal to 1.28.0 or 1.28.0-...: Istio 1.28.0 and 1.28.0-patchN) or a chart ("spire-0.25.0",
+  "gloo-operator-0.4.4": the helm.sh/chart label of the pod's workload). A pod started with a broken version never gets
+  Ready in between.
 """
 
 import base64
 
 from emulator.errors import ApiError
 from emulator.mesh import pki
-from emulator.mesh.istio import NETWORK_LABEL, apply_env_faults, istiod_deployments
+from emulator.mesh.istio import NETWORK_LABEL, SIMULATED, apply_env_faults, istiod_deployments
 from emulator.mesh.util import quietly
 
 KEYS = {"break_network_label": bool, "foreign_root": bool, "kill_istiod": bool, "disconnect_peer": (str, list, bool),
-        "enable_peering_discovery": bool, "k8s_select_workload_entries": bool}
+        "enable_peering_discovery": bool, "k8s_select_workload_entries": bool, "istiod_env": dict, "broken_version": (str, list, int, float)}
+ENV_KEYS = ("enable_peering_discovery", "k8s_select_workload_entries", "istiod_env")
 
 
 def check(body):
@@ -27,6 +36,8 @@ def check(body):
     for key, value in body.items():
         if value is not None and not isinstance(value, KEYS[key]):
             raise ApiError(400, "mesh fault %s has the wrong type" % key)
+        if key == "istiod_env" and value and not all(isinstance(k, str) and isinstance(v, (str, bool, int)) or v is None for k, v in value.items()):
+            raise ApiError(400, "mesh fault istiod_env must map env names to values")
 
 
 def _istio_ns(cluster):
@@ -43,6 +54,15 @@ def foreign_cacerts():
     return {k: base64.b64encode(v.encode()).decode() for k, v in values.items()}
 
 
+def restart_istiod(cluster):
+    """Delete the simulated istiod pods: their ReplicaSet starts new ones, which load cacerts as it is now."""
+    for dep in istiod_deployments(cluster):
+        ns = dep["metadata"]["namespace"]
+        for pod in cluster.list("v1", "Pod", ns, label_selector="app=istiod"):
+            if (pod["metadata"].get("annotations") or {}).get(SIMULATED) == "true":
+                quietly(cluster.delete, "v1", "Pod", pod["metadata"]["name"], ns)
+
+
 class FaultState:
     """Active mesh faults of one cluster and what they replaced (to restore it)."""
 
@@ -55,7 +75,10 @@ class FaultState:
         check(body)
         before = dict(self.active)
         for key, value in body.items():
-            if value is None or value is False and key in ("break_network_label", "foreign_root", "kill_istiod", "disconnect_peer"):
+            if key == "broken_version" and isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = str(value)
+            if value is None or value is False and key in ("break_network_label", "foreign_root", "kill_istiod", "disconnect_peer") \
+                    or value in ({}, []):
                 self.active.pop(key, None)
             else:
                 self.active[key] = value
@@ -90,6 +113,7 @@ class FaultState:
             else:
                 secret.pop("stringData", None)
                 quietly(cluster.update, dict(secret, data=data))
+            restart_istiod(cluster)
         elif was.get("foreign_root") and not now.get("foreign_root") and "cacerts" in self.saved:
             original = self.saved.pop("cacerts")
             current = cluster.get("v1", "Secret", "cacerts", ns)
@@ -100,12 +124,12 @@ class FaultState:
                 quietly(cluster.create, original)
             else:
                 quietly(cluster.update, dict(current, data=original.get("data") or {}))
-        env_keys = ("enable_peering_discovery", "k8s_select_workload_entries")
-        if any(now.get(k) != was.get(k) for k in env_keys):
+            restart_istiod(cluster)
+        if any(now.get(k) != was.get(k) for k in ENV_KEYS):
             self._apply_env(cluster)
 
     def _apply_env(self, cluster):
-        overrides = {k: v for k, v in self.active.items() if k in ("enable_peering_discovery", "k8s_select_workload_entries")}
+        overrides = {k: v for k, v in self.active.items() if k in ENV_KEYS}
         originals = self.saved.setdefault("env", {})
         for dep in istiod_deployments(cluster):
             key = (dep["metadata"]["namespace"], dep["metadata"]["name"])

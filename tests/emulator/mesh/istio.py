@@ -7,6 +7,7 @@ import yaml
 
 from emulator.errors import ApiError
 from emulator.mesh import pki
+from emulator.mesh.versions import image_version, istio_labels
 from emulator.mesh.util import condition, ensure, owner_ref, pod_ready, quietly, served, set_pod_readiness, set_status
 
 SIMULATED = "emulator.meshops/simulated"   # marks what the simulated operator installed: only that is simulated
@@ -21,6 +22,10 @@ ISTIO_CRDS = (("workloadentries", "WorkloadEntry", ["we"]), ("serviceentries", "
               ("workloadgroups", "WorkloadGroup", ["wg"]), ("destinationrules", "DestinationRule", ["dr"]),
               ("peerauthentications", "PeerAuthentication", ["pa"]), ("authorizationpolicies", "AuthorizationPolicy", ["ap"]))
 _self_signed = {}   # cluster name -> (cert, key) of istiod's self-signed CA
+# the update strategies of the Istio charts (kubectl rollout status needs one; the emulator does not default them)
+ROLLING = {"istiod": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "100%", "maxUnavailable": "25%"}},
+           "ztunnel": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+           "istio-cni": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}}}
 
 
 def env_of(container):
@@ -119,7 +124,8 @@ def reconcile_smc(cluster, smc, op_ns, op_env, faults, settings):  # pylint: dis
     ztunnel_values = _values(ext_data.get("values.istio-ztunnel"))
     istiod_values = _values(ext_data.get("values.istiod"))
     owner = [owner_ref(smc)]
-    labels = {"app.kubernetes.io/managed-by": "gloo-operator", "operator.gloo.solo.io/servicemeshcontroller": smc["metadata"]["name"]}
+    labels = {"app.kubernetes.io/managed-by": "gloo-operator", "operator.gloo.solo.io/servicemeshcontroller": smc["metadata"]["name"],
+              **istio_labels(version)}
     ns_obj = cluster.get("v1", "Namespace", ns)
     ns_labels = {}
     if network:
@@ -154,12 +160,12 @@ def reconcile_smc(cluster, smc, op_ns, op_env, faults, settings):  # pylint: dis
         env.append({"name": "SPIRE_WORKLOADS", "value": "true"})
     env = apply_env_faults(merge_env(env, pilot_env(istiod_values)), faults)
     image_tag = version if version.endswith("-solo") else version + "-solo"
-    pod_labels = {"app": "istiod", "istio": "pilot", "istio.io/rev": "gloo", "sidecar.istio.io/inject": "false"}
+    pod_labels = {"app": "istiod", "istio": "pilot", "istio.io/rev": "gloo", "sidecar.istio.io/inject": "false", **istio_labels(version)}
     ensure(cluster, {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {
         "name": "istiod-gloo", "namespace": ns, "labels": dict(labels, app="istiod", istio="pilot", **{"istio.io/rev": "gloo"}),
         "annotations": {SIMULATED: "true"}, "ownerReferences": owner},
         "spec": {"replicas": REPLICAS.get(spec.get("scalingProfile") or "Default", 2),
-                 "selector": {"matchLabels": {"app": "istiod", "istio.io/rev": "gloo"}},
+                 "selector": {"matchLabels": {"app": "istiod", "istio.io/rev": "gloo"}}, "strategy": ROLLING["istiod"],
                  "template": {"metadata": {"labels": pod_labels, "annotations": {SIMULATED: "true"}}, "spec": {
                      "serviceAccountName": "istiod-gloo",
                      "containers": [{"name": "discovery", "image": "us-docker.pkg.dev/gloo-mesh/istio/pilot:%s" % image_tag,
@@ -189,16 +195,17 @@ def reconcile_smc(cluster, smc, op_ns, op_env, faults, settings):  # pylint: dis
         z_env.append({"name": "CA_ADDRESS", "value": "istiod-gloo.%s.svc:15012" % ns})
     ensure(cluster, {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {
         "name": "ztunnel", "namespace": ns, "labels": dict(labels, app="ztunnel"), "ownerReferences": owner},
-        "spec": {"selector": {"matchLabels": {"app": "ztunnel"}}, "template": {
-            "metadata": {"labels": {"app": "ztunnel", "sidecar.istio.io/inject": "false", "istio.io/dataplane-mode": "none"},
+        "spec": {"selector": {"matchLabels": {"app": "ztunnel"}}, "updateStrategy": ROLLING["ztunnel"], "template": {
+            "metadata": {"labels": {"app": "ztunnel", "sidecar.istio.io/inject": "false", "istio.io/dataplane-mode": "none",
+                                    **istio_labels(version)},
                          "annotations": {SIMULATED: "true"}},
             "spec": {"serviceAccountName": "ztunnel", "containers": [{
                 "name": "istio-proxy", "image": "us-docker.pkg.dev/gloo-mesh/istio/ztunnel:%s" % image_tag, "args": ["proxy", "ztunnel"],
                 "env": z_env, "volumeMounts": mounts, "securityContext": {"privileged": spire}}], "volumes": volumes}}}})
     ensure(cluster, {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {
         "name": "istio-cni-node", "namespace": ns, "labels": dict(labels, **{"k8s-app": "istio-cni-node"}), "ownerReferences": owner},
-        "spec": {"selector": {"matchLabels": {"k8s-app": "istio-cni-node"}}, "template": {
-            "metadata": {"labels": {"k8s-app": "istio-cni-node", "sidecar.istio.io/inject": "false"}},
+        "spec": {"selector": {"matchLabels": {"k8s-app": "istio-cni-node"}}, "updateStrategy": ROLLING["istio-cni"], "template": {
+            "metadata": {"labels": {"k8s-app": "istio-cni-node", "sidecar.istio.io/inject": "false", **istio_labels(version)}},
             "spec": {"serviceAccountName": "istio-cni", "containers": [{
                 "name": "install-cni", "image": "us-docker.pkg.dev/gloo-mesh/istio/install-cni:%s" % image_tag,
                 "env": [{"name": "AMBIENT_ENABLED", "value": "true"}]}]}}}})
@@ -206,14 +213,15 @@ def reconcile_smc(cluster, smc, op_ns, op_env, faults, settings):  # pylint: dis
 
 
 def apply_env_faults(env, faults):
-    """Env overrides of the mesh faults (ENABLE_PEERING_DISCOVERY, PILOT_ENABLE_K8S_SELECT_WORKLOAD_ENTRIES)."""
+    """Env overrides of the mesh faults (ENABLE_PEERING_DISCOVERY, PILOT_ENABLE_K8S_SELECT_WORKLOAD_ENTRIES, istiod_env)."""
     env = [dict(e) for e in env]
-    for key, name in (("enable_peering_discovery", "ENABLE_PEERING_DISCOVERY"),
-                      ("k8s_select_workload_entries", "PILOT_ENABLE_K8S_SELECT_WORKLOAD_ENTRIES")):
-        value = faults.get(key)
+    named = (("enable_peering_discovery", "ENABLE_PEERING_DISCOVERY"), ("k8s_select_workload_entries", "PILOT_ENABLE_K8S_SELECT_WORKLOAD_ENTRIES"))
+    forced = [(key, name, faults.get(key)) for key, name in named]
+    forced += [("istiod_env", name, value) for name, value in sorted((faults.get("istiod_env") or {}).items())]
+    for _key, name, value in forced:
         if value is None:
             continue
-        value = str(value).lower()
+        value = str(value).lower() if isinstance(value, bool) else str(value)
         item = next((e for e in env if e["name"] == name), None)
         if item is None:
             env.append({"name": name, "value": value})
@@ -255,6 +263,18 @@ def istiod_ready(cluster):
                if (p["metadata"].get("annotations") or {}).get(SIMULATED) == "true")
 
 
+def self_signed_ca(cluster, ns):
+    """(cert, key) of istiod's self-signed CA (no cacerts plugged in), kept in Secret istio-ca-secret."""
+    if cluster.name not in _self_signed:
+        _self_signed[cluster.name] = pki.make_ca("Istio self-signed CA %s" % cluster.name, pathlen=None)
+    cert, key = _self_signed[cluster.name]
+    if cluster.get("v1", "Secret", "istio-ca-secret", ns) is None:
+        quietly(cluster.create, {"apiVersion": "v1", "kind": "Secret", "type": "istio.io/ca-root", "metadata": {"name": "istio-ca-secret", "namespace": ns},
+                                 "data": {k: base64.b64encode(v.encode()).decode() for k, v in (
+                                     ("ca-cert.pem", pki.pem(cert)), ("ca-key.pem", pki.key_pem(key)), ("cert-chain.pem", ""), ("root-cert.pem", ""))}})
+    return cert, key
+
+
 def ca_material(cluster, ns):
     """(root PEM, ca-cert PEM, cert-chain PEM, plugged) of istiod's CA: Secret cacerts, else a self-signed CA (istio-ca-secret)."""
     secret = cluster.get("v1", "Secret", "cacerts", ns)
@@ -269,19 +289,20 @@ def ca_material(cluster, ns):
         if "ca-cert.pem" in data or "root-cert.pem" in data:
             return text("root-cert.pem"), text("ca-cert.pem"), text("cert-chain.pem"), True
         return text("ca.crt"), text("tls.crt"), text("tls.crt"), True
-    if cluster.name not in _self_signed:
-        _self_signed[cluster.name] = pki.make_ca("Istio self-signed CA %s" % cluster.name, pathlen=None)
-    cert, key = _self_signed[cluster.name]
-    if cluster.get("v1", "Secret", "istio-ca-secret", ns) is None:
-        quietly(cluster.create, {"apiVersion": "v1", "kind": "Secret", "type": "istio.io/ca-root", "metadata": {"name": "istio-ca-secret", "namespace": ns},
-                                 "data": {k: base64.b64encode(v.encode()).decode() for k, v in (
-                                     ("ca-cert.pem", pki.pem(cert)), ("ca-key.pem", pki.key_pem(key)), ("cert-chain.pem", ""), ("root-cert.pem", ""))}})
+    cert, _key = self_signed_ca(cluster, ns)
     return pki.pem(cert), pki.pem(cert), "", False
+
+
+def istiod_root_cert(cluster, ns):
+    """The root-cert.pem the running istiod holds (trust model: what it loaded and accepted, fact 4), else the Secret's."""
+    mesh = getattr(cluster.emulator, "mesh", None)
+    held = mesh.trust.istiod_root_pem(cluster) if mesh is not None else None
+    return held if held is not None else ca_material(cluster, ns)[0]
 
 
 def reconcile_root_cert(cluster, ns):
     """istio-ca-root-cert in every namespace but the excluded ones (istiod's NamespaceController)."""
-    root, _ca, _chain, _plugged = ca_material(cluster, ns)
+    root = istiod_root_cert(cluster, ns)
     for namespace in cluster.list("v1", "Namespace"):
         name = namespace["metadata"]["name"]
         if name in ROOT_CERT_EXCLUDED:
@@ -307,8 +328,9 @@ def reconcile_gateway_classes(cluster):
                                                                    current["metadata"].get("generation"))]})
 
 
-def reconcile_eastwest(cluster, gw):
-    """Deployment, Service (LoadBalancer) and ServiceAccount for an istio-eastwest Gateway, and its status."""
+def reconcile_eastwest(cluster, gw, proxy_tag="solo"):
+    """Deployment, Service (LoadBalancer) and ServiceAccount for an istio-eastwest Gateway, and its status; the proxy
+    image follows istiod's version (proxy_tag), so an upgrade rolls the gateway."""
     meta = gw["metadata"]
     name, ns = meta["name"], meta["namespace"]
     infra = ((gw.get("spec") or {}).get("infrastructure") or {})
@@ -326,7 +348,7 @@ def reconcile_eastwest(cluster, gw):
     ensure(cluster, {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns, "labels": labels, "ownerReferences": owner},
                      "spec": {"replicas": 1, "selector": {"matchLabels": {"gateway.networking.k8s.io/gateway-name": name}},
                               "template": {"metadata": {"labels": pod_labels}, "spec": {"serviceAccountName": name, "containers": [
-                                  {"name": "istio-proxy", "image": "us-docker.pkg.dev/gloo-mesh/istio/proxyv2:solo",
+                                  {"name": "istio-proxy", "image": "us-docker.pkg.dev/gloo-mesh/istio/proxyv2:%s" % proxy_tag,
                                    "args": ["proxy", "waypoint"], "ports": [{"containerPort": p["port"]} for p in ports]}]}}}})
     annotations = meta.get("annotations") or {}
     svc_meta = {"name": name, "namespace": ns, "labels": labels, "ownerReferences": owner}
@@ -373,9 +395,16 @@ def reconcile_istiod(cluster):
     reconcile_root_cert(cluster, ns)
     reconcile_gateway_classes(cluster)
     if served(cluster, GATEWAY, "Gateway"):
+        tag = proxy_tag(deployments[0])
         for gw in cluster.list(GATEWAY, "Gateway"):
             if (gw.get("spec") or {}).get("gatewayClassName") == "istio-eastwest":
-                reconcile_eastwest(cluster, gw)
+                reconcile_eastwest(cluster, gw, tag)
+
+
+def proxy_tag(istiod_deployment):
+    """The proxyv2 tag of istiod's version (what istiod renders into the gateway deployments it manages)."""
+    version = image_version(istiod_deployment["spec"]["template"])
+    return version + "-solo" if version else "solo"
 
 
 def ztunnel_socket_ok(cluster, pod):

@@ -32,9 +32,8 @@ def cluster_info(cluster):
     except yaml.YAMLError:
         mesh = {}
     lic = licensing.decode(licensing.istiod_license_key(cluster, env))
-    root_pem, ca_pem, chain_pem, plugged = ca_material(cluster, ns)
-    roots, ca = pki.load_certs(root_pem), pki.load_certs(ca_pem)
-    chain_ok = bool(roots and ca) and pki.verify(ca[0], pki.load_certs(chain_pem), roots)
+    roots, chain, plugged = istiod_trust(cluster, ns)
+    chain_ok = bool(roots and chain) and pki.verify(chain[0], chain[1:], roots)
     info = {"cluster": cluster, "name": cluster.name, "namespace": ns, "env": env, "ready": istiod_ready(cluster),
             "cluster_id": env.get("CLUSTER_ID") or "Kubernetes",
             "network": (ns_obj["metadata"].get("labels") or {}).get(NETWORK_LABEL, ""),
@@ -44,7 +43,7 @@ def cluster_info(cluster):
             "select_we": str(env.get("PILOT_ENABLE_K8S_SELECT_WORKLOAD_ENTRIES", "true")).lower() != "false",
             "flat": str(env.get("PEERING_ENABLE_FLAT_NETWORKS", "true")).lower() != "false",
             "root": pki.fingerprint(roots[-1]) if roots else None, "chain_ok": chain_ok, "plugged": plugged,
-            "eastwest": {}}
+            "roots": roots, "chain": chain, "eastwest": {}}
     if served(cluster, GATEWAY, "Gateway"):
         gateways = {(g["metadata"]["namespace"], g["metadata"]["name"]): g for g in cluster.list(GATEWAY, "Gateway")
                     if (g.get("spec") or {}).get("gatewayClassName") == "istio-eastwest"}
@@ -63,6 +62,24 @@ def cluster_info(cluster):
         info["eastwest"][address] = {"namespace": meta["namespace"], "service": meta["name"], "xds_port": (xds or {}).get("port"),
                                      "ready": any(_ready(p) for p in pods)}
     return info
+
+
+def istiod_trust(cluster, ns):
+    """(roots, issuing chain, plugged) of the running istiod (trust model), else read from Secret cacerts."""
+    mesh = getattr(cluster.emulator, "mesh", None)
+    view = mesh.trust.istiod_view(cluster) if mesh is not None else None
+    if view is not None:
+        return list(view[0]), list(view[1]), True
+    root_pem, ca_pem, chain_pem, plugged = ca_material(cluster, ns)
+    ca = pki.load_certs(ca_pem)
+    return pki.load_certs(root_pem), ca[:1] + [c for c in pki.load_certs(chain_pem) if ca and c != ca[0]], plugged
+
+
+def trusts_each_other(local, peer):
+    """The peering control stream's mTLS: each istiod's chain verifies against the other's roots (several roots during
+    a rotation are fine)."""
+    return bool(local["chain_ok"] and peer["chain_ok"] and pki.verify(local["chain"][0], local["chain"][1:], peer["roots"])
+                and pki.verify(peer["chain"][0], peer["chain"][1:], local["roots"]))
 
 
 def _ready(pod):
@@ -129,8 +146,9 @@ def peer_problems(local, gw, infos, faults):  # pylint: disable=too-many-branche
         problems.append("peer istiod: ENABLE_PEERING_DISCOVERY is not true")
     if not peer["multicluster"]:
         problems.append("peer istiod: license %s/%s does not allow MultiCluster" % (peer["license"]["State"], peer["license"]["Product"] or "-"))
-    if not (local["chain_ok"] and peer["chain_ok"] and local["root"] and local["root"] == peer["root"]):
-        problems.append("tls: unknown certificate authority (cacerts of %s and %s do not chain to one root)" % (local["name"], peer["name"]))
+    if not trusts_each_other(local, peer):
+        problems.append("tls: unknown certificate authority (the CAs of %s and %s do not chain to a root the other trusts)" % (
+            local["name"], peer["name"]))
     annotations = meta.get("annotations") or {}
     expected = "spiffe://%s/ns/%s/sa/%s" % (
         annotations.get("gateway.istio.io/trust-domain") or local["trust_domain"], meta["namespace"],
@@ -175,8 +193,17 @@ def reconcile_remote(cluster, gw, local, infos, faults, report):
         else:
             conds.append(condition(old, DATAPLANE, "True" if hbone else "False", "Programmed" if hbone else "Pending",
                                    "data plane programmed" if hbone else "no listener with protocol HBONE found in gateway", gen))
-        report[key] = {"valid": True, "peer": peer["name"] if peer else None, "connected": connected, "flat": flat, "problems": problems}
+        report[key] = {"valid": True, "peer": peer["name"] if peer else None, "connected": connected, "flat": flat, "problems": problems,
+                       "eastwest": _eastwest_of(gw, peer)}
     set_status(cluster, gw, status)
+
+
+def _eastwest_of(gw, peer):
+    """namespace/service of the peer's east-west gateway this istio-remote Gateway points at."""
+    if not peer:
+        return None
+    ew = peer["eastwest"].get(((gw.get("spec") or {}).get("addresses") or [{}])[0].get("value"))
+    return "%s/%s" % (ew["namespace"], ew["service"]) if ew else None
 
 
 def _short(value):

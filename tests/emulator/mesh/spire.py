@@ -10,7 +10,7 @@ import re
 
 import yaml
 
-from emulator.mesh import pki
+from emulator.mesh import pki, spire_ca
 from emulator.selectors import labels_match
 from emulator.mesh.util import pod_ready, quietly, set_pod_readiness, set_status
 
@@ -145,6 +145,7 @@ def reconcile_server_pod(cluster, pod):
     """Readiness of one spire-server pod; the k8sbundle notifier's ConfigMap when ready."""
     ready, message, bundle, conf = evaluate_server(cluster, pod)
     set_pod_readiness(cluster, pod, ready, "CrashLoopBackOff", message, "spire-server")
+    bundle = spire_ca.published_bundle(cluster, pod, ready, conf, bundle)
     name, data = _plugin(conf, "Notifier")
     if ready and name == "k8sbundle" and bundle:
         namespace = data.get("namespace") or pod["metadata"]["namespace"]

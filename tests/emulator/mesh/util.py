@@ -43,9 +43,23 @@ def ensure(cluster, desired, keep_labels=True):
             merged["metadata"][key] = dict((current["metadata"].get(key) or {}) if keep_labels else {}, **meta[key])
     if "ownerReferences" in meta:
         merged["metadata"]["ownerReferences"] = meta["ownerReferences"]
+    _keep_restart_annotation(current, merged)
     if merged == current:
         return current
     return quietly(cluster.update, merged)
+
+
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+
+
+def _keep_restart_annotation(current, merged):
+    """`kubectl rollout restart` (the pod template annotation it sets) survives the simulated operators' updates, as
+    it does with the real ones (they do not own that field)."""
+    old = (((current.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("annotations") or {}
+    template = (merged.get("spec") or {}).get("template")
+    if RESTARTED_AT in old and isinstance(template, dict):
+        meta = template.setdefault("metadata", {})
+        meta["annotations"] = dict(meta.get("annotations") or {}, **{RESTARTED_AT: old[RESTARTED_AT]})
 
 
 def set_status(cluster, obj, status):
@@ -72,7 +86,12 @@ def pod_ready(pod):
 
 def set_pod_readiness(cluster, pod, ready, reason="", message="", container=None):
     """Make a Running Pod Ready, or not Ready with a waiting container (CrashLoopBackOff-like) and the message as
-    its last termination message. Only touches Pods the builtin controller already made Running."""
+    its last termination message. Only touches Pods the builtin controller already made Running. A pod that runs a broken
+    version (the mesh's broken_version fault) crash-loops whatever the caller says, every container of it."""
+    override = getattr(getattr(cluster.emulator, "mesh", None), "readiness_override", None)
+    broken = override(cluster, pod) if override is not None else None
+    if broken:
+        ready, reason, message, container = False, "CrashLoopBackOff", broken, None
     status = copy.deepcopy(pod.get("status") or {})
     if status.get("phase") != "Running":
         return pod

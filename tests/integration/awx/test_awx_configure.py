@@ -170,13 +170,13 @@ def test_configure_creates_the_awx_objects(fake_awx, tmp_path):
     assert sorted(fake_awx.subs[("groups", group["id"], "hosts")]) == sorted(h["id"] for h in hosts.values())
 
     templates = {t["name"]: t for t in fake_awx.objects["job_templates"].values()}
-    names = {"site": "meshops - site", "mesh_check": "meshops - mesh check", "link": "meshops - link", "teardown": "meshops - teardown",
-             "pki": "meshops - pki", "install": "meshops - install"}
+    names = {"site": "meshops - site", "preflight": "meshops - preflight", "mesh_check": "meshops - mesh check", "link": "meshops - link",
+             "teardown": "meshops - teardown", "pki": "meshops - pki", "install": "meshops - install"}
     assert set(templates) == {names[p.stem] for p in (ROOT / "awx" / "playbooks").glob("*.yml")}
     for name, jt in templates.items():
         assert jt["execution_environment"] == ee["id"] and jt["project"] == project["id"] and jt["inventory"] == inventory["id"]
         assert jt["ask_job_type_on_launch"] and jt["ask_limit_on_launch"], name
-        assert re.match(r"^awx/playbooks/(site|pki|install|mesh_check|link|teardown)\.yml$", jt["playbook"])
+        assert re.match(r"^awx/playbooks/(site|preflight|pki|install|mesh_check|link|teardown)\.yml$", jt["playbook"])
         assert jt["job_slice_count"] == (3 if name == "meshops - install" else 1), name
         assert sorted(fake_awx.subs[("job_templates", jt["id"], "credentials")]) == sorted([kube_cred["id"], license_cred["id"]])
         spec = fake_awx.subs.get(("job_templates", jt["id"], "survey_spec"), {})

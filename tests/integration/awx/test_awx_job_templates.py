@@ -154,8 +154,8 @@ def test_job_templates_allow_check_mode_limit_and_use_the_ee(rendered, configure
     assert "{{ awx_meshops_kubeconfig_credential }}" in args["credentials"]
     # A template per entry point of awx/playbooks (one per collection playbook that exists).
     playbooks = {Path(t["playbook"]).stem for t in rendered["job_templates"]}
-    assert playbooks == {p.stem for p in (AWX / "playbooks").glob("*.yml")} & {"site", "pki", "install", "mesh_check", "link", "teardown"}
-    assert {"site", "mesh_check"} <= playbooks
+    assert playbooks == {p.stem for p in (AWX / "playbooks").glob("*.yml")} & {"site", "preflight", "pki", "install", "mesh_check", "link", "teardown"}
+    assert {"site", "preflight", "mesh_check"} <= playbooks
     for t in rendered["job_templates"]:
         assert t["job_type"] == ("check" if t["playbook"].endswith("teardown.yml") else "run")
     # Secrets are never logged by the configuration run.
@@ -235,11 +235,18 @@ def test_mesh_check_survey_choices_are_real_check_ids(rendered):
     sys.path.insert(0, str(ROOT / ".build" / "collections"))
     try:
         from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks import registry  # pylint: disable=import-outside-toplevel
+        from ansible_collections.meshops.ambient_spire.plugins.module_utils._preflight import registry as preflight  # pylint: disable=import-outside-toplevel
     finally:
         sys.path.pop(0)
+    asked = set()
     for jt, q in _questions(rendered):
         if q["variable"] in ("mesh_check_checks", "mesh_check_skip_checks"):
             assert q["choices"] == list(registry.CHECK_IDS), jt["name"]
+            asked.add("mesh_check")
+        if q["variable"] in ("preflight_checks", "preflight_skip_checks"):
+            assert q["choices"] == list(preflight.CHECK_IDS), jt["name"]
+            asked.add("preflight")
+    assert asked == {"mesh_check", "preflight"}
 
 
 # --- host selection -------------------------------------------------------------------------------
@@ -277,7 +284,7 @@ def _list_hosts(playbook, inventory, tmp, extra=None, limit=None):
     return plays
 
 
-@pytest.mark.parametrize("name", ["site", "pki", "install", "mesh_check", "link", "teardown"])
+@pytest.mark.parametrize("name", ["site", "preflight", "pki", "install", "mesh_check", "link", "teardown"])
 def test_survey_selects_exactly_the_chosen_clusters(name, rendered, inventory, tmp_path):
     assert (ROOT / "playbooks" / ("%s.yml" % name)).exists(), "playbooks/%s.yml is gone: its job template has no entry point" % name
     jt = next((t for t in rendered["job_templates"] if Path(t["playbook"]).stem == name), None)
@@ -315,10 +322,16 @@ def test_survey_selects_exactly_the_chosen_clusters(name, rendered, inventory, t
 
 # --- a job as AWX launches it, on emulated clusters -----------------------------------------------
 
+@pytest.fixture(scope="module")
+def clusters_emulator(emulator_factory):
+    """One emulator with CLUSTERS for the jobs below (each reads, or refuses before writing)."""
+    return emulator_factory(CLUSTERS)
+
+
 @pytest.mark.slow
-def test_mesh_check_job_runs_on_exactly_the_chosen_clusters(rendered, emulator_factory, tmp_path):
+def test_mesh_check_job_runs_on_exactly_the_chosen_clusters(rendered, clusters_emulator, tmp_path):
     """awx/playbooks/mesh_check.yml with the survey's extra_vars (types as AWX sends them) and a limit."""
-    emu = emulator_factory(CLUSTERS)
+    emu = clusters_emulator
     jt = next(t for t in rendered["job_templates"] if Path(t["playbook"]).stem == "mesh_check")
     (tmp_path / "hosts.yml").write_text(yaml.safe_dump({
         "k8s_clusters": {"hosts": {c: {"kube_context": c} for c in CLUSTERS}},
@@ -350,9 +363,41 @@ def test_mesh_check_job_runs_on_exactly_the_chosen_clusters(rendered, emulator_f
     assert (tmp_path / "reports" / "mesh-check.json").exists()
 
 
-def test_teardown_refuses_to_delete_the_pki_for_a_subset_of_the_clusters(emulator_factory, tmp_path):
+@pytest.mark.slow
+def test_preflight_job_runs_on_exactly_the_chosen_clusters(rendered, clusters_emulator, tmp_path):
+    """awx/playbooks/preflight.yml with the survey's extra_vars (types as AWX sends them): only the chosen clusters are read,
+    each is reported, nothing is written to any cluster."""
+    emu = clusters_emulator
+    jt = next(t for t in rendered["job_templates"] if Path(t["playbook"]).stem == "preflight")
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump({
+        "k8s_clusters": {"hosts": {c: {"kube_context": c} for c in CLUSTERS}},
+        "all": {"vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                         "kubeconfig_path": str(emu.kubeconfig), "pki_dir": str(tmp_path / "pki"),
+                         "mesh_istio_version": "1.27.3-patch0", "mesh_license_key": "emu-license:GlooMesh:2099-12-31"}},
+    }))
+    survey = {q["variable"]: q["default"] for q in jt["survey"] if q["default"] != ""}
+    survey.update({"preflight_skip_checks": ["ztunnel_nodes"], "preflight_reports_dir": str(tmp_path / "reports")})
+    assert survey["preflight_license_min_days"] == 30 and survey["preflight_allow_unsupported_kubernetes"] == "false"
+    chosen = ["cluster1", "cluster3"]
+    writes = dict((c, emu.status(c)["writes"]) for c in CLUSTERS)
+    env = emu.env(TMPDIR=str(tmp_path))
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".build" / "collections"))
+    proc = subprocess.run([str(BIN / "ansible-playbook"), str(ROOT / jt["playbook"]), "-i", str(tmp_path / "hosts.yml"),
+                           "-e", json.dumps(survey), "-e", json.dumps({HOST_SELECTOR: chosen})],
+                          cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=600, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    recap = out[out.rindex("PLAY RECAP"):]
+    assert set(re.findall(r"^(cluster\d)\s+:", recap, re.M)) == set(chosen), recap
+    report = json.loads((tmp_path / "reports" / "preflight.json").read_text())
+    assert report["summary"]["clusters"] == chosen and report["summary"]["passed"] is True
+    assert "ztunnel_nodes" not in [c["id"] for c in report["summary"]["checks"]]
+    assert dict((c, emu.status(c)["writes"]) for c in CLUSTERS) == writes
+
+
+def test_teardown_refuses_to_delete_the_pki_for_a_subset_of_the_clusters(clusters_emulator, tmp_path):
     """teardown_pki=true on chosen clusters only: refused before anything is removed (the others still chain to that root)."""
-    emu = emulator_factory(CLUSTERS)
+    emu = clusters_emulator
     pki = tmp_path / "pki"
     pki.mkdir()
     (pki / "root-ca.crt").write_text("the shared root")

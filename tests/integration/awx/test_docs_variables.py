@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
-PREFIXES = ("mesh_", "pki_", "spire_", "spiffe_ids_", "gloo_operator_", "eastwest_", "validate_", "awx_meshops_")
+PREFIXES = ("mesh_", "pki_", "spire_", "spiffe_ids_", "gloo_operator_", "eastwest_", "validate_", "preflight_", "awx_meshops_")
 EXTRA = {"target_clusters", "kube_context", "kubeconfig_path"}
 
 

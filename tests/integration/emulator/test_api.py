@@ -241,6 +241,10 @@ def test_faults_are_reversible(emulator):
         emulator.fault("cluster2", conflict_rate=1.0)
         assert raw(emulator, "cluster2", "PATCH", "/api/v1/namespaces/default", {}, "application/merge-patch+json")[0] == 409
         emulator.clear_faults("cluster2")
+        emulator.fault("cluster2", fail_next=2, error_code=500)
+        assert [raw(emulator, "cluster2", "GET", "/api/v1/namespaces")[0] for _attempt in range(3)] == [500, 500, 200]
+        assert emulator.status("cluster2")["faults"] == {"error_code": 500}
+        emulator.clear_faults("cluster2")
         emulator.fault("cluster2", outage=True)
         with pytest.raises((urllib.error.URLError, ConnectionError)):
             raw(emulator, "cluster2", "GET", "/api/v1/namespaces")

@@ -4,7 +4,8 @@ faults of the check_failures scenario. Used by the mesh_check integration tests 
 
 Objects are what the real installation leaves behind (istiod-gloo Deployment with its env, ztunnel DaemonSet,
 east-west Gateway + LoadBalancer Service, istio-remote peer Gateways with gloo.solo.io conditions, cacerts,
-SPIRE ConfigMaps and upstream CA Secret, ClusterSPIFFEIDs with status, autogenflat WorkloadEntries).
+SPIRE ConfigMaps, upstream CA Secret and components (server, agent, CSI driver), ClusterSPIFFEIDs with status, autogenflat
+WorkloadEntries).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -224,6 +225,14 @@ class MeshSeed(object):
                                               "trustDomain: %s\nclassName: spire-server-spire\nwatchClassless: false\n" % (c, c)}})
         r.post("/api/v1/namespaces/spire-server/secrets", {"metadata": {"name": "spiffe-upstream-ca"}, "type": "Opaque", "data": {
             "tls.crt": b64(cert_pem(spire[0])), "tls.key": b64(key_pem(spire[1])), "bundle.crt": b64(cert_pem(p["root"][0]))}})
+        # the SPIRE components the chart runs (the SPIRE simulation acts only on containers named spire-server / spire-agent)
+        r.post("/apis/apps/v1/namespaces/spire-server/statefulsets",
+               dict(deployment("spire-server", "spire-server", {"app.kubernetes.io/name": "server"}, "server"), kind="StatefulSet"))
+        for name, app in (("spire-agent", "agent"), ("spire-spiffe-csi-driver", "spiffe-csi-driver")):
+            ds = deployment(name, "spire-server", {"app.kubernetes.io/name": app}, app)
+            ds["kind"] = "DaemonSet"
+            del ds["spec"]["replicas"]
+            r.post("/apis/apps/v1/namespaces/spire-server/daemonsets", ds)
         for name, selector in (("istio-ztunnel-reg", {"app": "ztunnel"}), ("istio-ambient-reg", {"istio.io/dataplane-mode": "ambient"})):
             spec = {"className": "spire-server-spire", "podSelector": {"matchLabels": selector},
                     "spiffeIDTemplate": "spiffe://{{ .TrustDomain }}/ns/{{ .PodMeta.Namespace }}/sa/{{ .PodSpec.ServiceAccountName }}"}

@@ -4,8 +4,12 @@ cluster1 of inventories/local) and the spiffe_ids role's ClusterSPIFFEIDs: the r
 renders is there and ready enough for helm --wait. Without a default StorageClass the server's claim never binds and
 the atomic install is rolled back (issue 14, items 1 and 3).
 
-The charts are read from ../shared/upstream-charts (relative to the repository root); where that folder is absent the
-tests skip and say so."""
+The rendered configuration carries the role's fixes (bundle_file_path, className/watchClassless, authorized_delegates) and
+the socket host paths the agent, the CSI driver and ztunnel share; the mesh check reads what the chart renders (issue 14,
+item 3).
+
+The charts are read from ../shared/upstream-charts (relative to the repository root) or MESHOPS_UPSTREAM_CHARTS; where
+they are absent the tests skip and say so (tests/integration/upstream_charts.py)."""
 
 import base64
 import json
@@ -23,15 +27,18 @@ from kubernetes import client, watch
 from meshenv import ROOT, wait_for
 from meshpki import TestPki
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, ".build", "collections"))
+
+import upstream_charts  # noqa: E402  pylint: disable=wrong-import-position
+
 pytestmark = pytest.mark.slow
 
-CHARTS = os.path.normpath(os.path.join(ROOT, "..", "shared", "upstream-charts"))
-SPIRE = os.path.join(CHARTS, "spire-0.24.2.tgz")
-SPIRE_CRDS = os.path.join(CHARTS, "spire-crds-0.5.0.tgz")
+SPIRE = upstream_charts.SPIRE
+SPIRE_CRDS = upstream_charts.SPIRE_CRDS
 NS = "spire-server"
-if not (os.path.isfile(SPIRE) and os.path.isfile(SPIRE_CRDS)):
-    pytestmark = [pytestmark, pytest.mark.skip(reason="the real SPIRE charts are not in %s (a clone outside the workplace): "
-                                                      "the stand-in charts in tests/charts cover the flow" % CHARTS)]
+if not upstream_charts.available():
+    pytestmark = [pytestmark, pytest.mark.skip(reason=upstream_charts.SKIP_REASON)]
 
 RENDER = textwrap.dedent("""\
     - hosts: cluster1
@@ -186,8 +193,13 @@ def test_six_cluster_spiffe_ids_reconciled(installed):
     assert oidc["status"]["stats"]["podsSelected"] == 1
 
 
+def _host_paths(workload):
+    return dict((v["name"], v["hostPath"]["path"]) for v in workload["spec"]["template"]["spec"]["volumes"] if "hostPath" in v)
+
+
 def test_the_rendered_configuration_carries_the_roles_fixes(installed):
-    """bundle_file_path (the bundle value is set), className/watchClassless and authorized_delegates, as deployed."""
+    """bundle_file_path (the bundle value is set), className/watchClassless and authorized_delegates, as deployed; socketPath is
+    a host path whose directory the agent and the CSI driver share, and the admin socket is where ztunnel looks for it."""
     handle = installed["handle"]
     server = json.loads(_get(handle, "configmap", "spire-server", "-n", NS)["data"]["server.conf"])
     disk = server["plugins"]["UpstreamAuthority"][0]["disk"]["plugin_data"]
@@ -196,6 +208,38 @@ def test_the_rendered_configuration_carries_the_roles_fixes(installed):
     assert manager["className"] == "spire-server-spire" and manager["watchClassless"] is False
     agent = json.loads(_get(handle, "configmap", "spire-agent", "-n", NS)["data"]["agent.conf"])
     assert agent["agent"]["authorized_delegates"] == ["spiffe://cluster1/ns/istio-system/sa/ztunnel"]
+    assert agent["agent"]["socket_path"] == "/tmp/spire-agent/public/spire-agent.sock"   # in the container; on the node:
+    agent_paths = _host_paths(_get(handle, "daemonset", "spire-agent", "-n", NS))
+    csi_paths = _host_paths(_get(handle, "daemonset", "spire-spiffe-csi-driver", "-n", NS))
+    with open(installed["values"], encoding="utf-8") as fh:
+        values = yaml.safe_load(fh)
+    socket_dir = os.path.dirname(values["spire-agent"]["socketPath"])
+    assert socket_dir == "/run/spire/agent-sockets" and values["spiffe-csi-driver"]["agentSocketPath"] == values["spire-agent"]["socketPath"]
+    assert agent_paths["spire-agent-socket-dir"] == csi_paths["spire-agent-socket-dir"] == socket_dir
+    # the ztunnel chart's default spire.adminSockHostPath, which the gloo_operator role keeps
+    assert agent_paths["spire-agent-admin-socket-dir"] == "/run/spire/agent/sockets/csi.spiffe.io/admin"
+
+
+def test_the_mesh_check_reads_what_the_real_chart_renders(installed):
+    """The mesh check's reader and SPIRE checks on the real chart's objects: every component running, the claim Bound, the
+    webhook configuration, no failed hook, six ClusterSPIFFEIDs reconciled (the chart's own ones count for no ambient pod)."""
+    from ansible_collections.meshops.ambient_spire.plugins.module_utils import _k8s_snapshot  # pylint: disable=import-outside-toplevel
+    from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks import spire as checks  # pylint: disable=import-outside-toplevel
+    handle = installed["handle"]
+    wait_for(lambda: len([i for i in _get(handle, "clusterspiffeids")["items"] if (i.get("status") or {}).get("stats")]) == 6,
+             timeout=30, what="six ClusterSPIFFEIDs reconciled")
+    snap = _k8s_snapshot.take_snapshot(handle.client("cluster1"), cluster_name="cluster1", license_check=False)
+    spire = snap["spire"]
+    assert [c["phase"] for c in spire["claims"]] == ["Bound"] and spire["webhook"]["present"] is True
+    assert sorted(d["app"] for d in spire["daemonsets"]) == ["agent", "spiffe-csi-driver"]
+    assert len(spire["pods"]["oidc"]) == 1 and spire["host_paths"]["agent"]["spire-agent-socket-dir"] == "/run/spire/agent-sockets"
+    assert spire["controller_manager"]["ignore_namespaces"][:2] == ["kube-system", "kube-public"]
+    components = checks.check_spire_components({"cluster1": snap})
+    assert [(f["level"], f["message"]) for f in components] == [
+        ("ok", "SPIRE running: server 1/1, agent 2/2, CSI driver 2/2, OIDC discovery provider 1/1")]
+    ids = checks.check_cluster_spiffe_ids({"cluster1": snap})
+    assert [f["level"] for f in ids if f["level"] not in ("info", "ok")] == []
+    assert ids[-1]["message"].startswith("all ClusterSPIFFEIDs reconciled (className spire-server-spire)")
 
 
 def test_an_upgrade_runs_the_upgrade_hooks(installed):

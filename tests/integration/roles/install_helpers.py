@@ -8,26 +8,32 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import upstream_charts  # noqa: E402  pylint: disable=wrong-import-position
+
+# An Istio release whose supported Kubernetes versions (istio.io) include the emulated clusters' v1.33.
+ISTIO_VERSION = "1.27.3-patch0"
 LICENSE = "emu-license:GlooMesh:2099-12-31"
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M)
 
 
 def write_inventory(handle, license_key=LICENSE, extra=None):
-    """An inventory (JSON is YAML) of the handle's clusters with the stand-in charts; returns its path."""
+    """An inventory (JSON is YAML) of the handle's clusters with the real SPIRE charts when available (else the stand-ins,
+    upstream_charts.py) and the Gloo Operator stand-in; returns its path."""
     charts = os.path.join(ROOT, "tests", "charts")
     group_vars = {
         "ansible_connection": "local",
         "ansible_python_interpreter": sys.executable,
         "kubeconfig_path": handle.kubeconfig,
         "pki_dir": os.path.join(handle.base_dir, "pki"),
-        "mesh_istio_version": "1.25.5-patch1",
+        "mesh_istio_version": ISTIO_VERSION,
         "mesh_license_key": license_key,
-        "spire_crds_chart_ref": os.path.join(charts, "spire-crds"),
-        "spire_chart_ref": os.path.join(charts, "spire"),
         "gloo_operator_chart_ref": os.path.join(charts, "gloo-operator"),
         "gloo_operator_gateway_api_crds_src": os.path.join(charts, "gateway-api", "standard-install.yaml"),
         "mesh_check_reports_dir": os.path.join(handle.base_dir, "reports"),
     }
+    group_vars.update(upstream_charts.spire_chart_refs())
     group_vars.update(extra or {})
     inventory = {"all": {"children": {"k8s_clusters": {
         "hosts": {c: {"kube_context": c} for c in handle.clusters}, "vars": group_vars}}}}

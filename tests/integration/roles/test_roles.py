@@ -190,18 +190,48 @@ def test_enable_peering_discovery_comes_from_the_role(env, converged):  # pylint
         handle.kubectl("patch", "configmap", "-n", "gloo-mesh", "gloo-extensions-config", "--type", "merge", "-p",
                        json.dumps({"data": {"values.istiod": yaml.safe_dump(values)}}), context="cluster1")
         _wait(lambda: "ENABLE_PEERING_DISCOVERY" not in _istiod_env(handle, "cluster1"), "istiod without ENABLE_PEERING_DISCOVERY")
-        assert handle.admin("cluster1", "POST", "/_emulator/mesh/settings", {"operator_enables_peering_discovery": True}) == {
-            "operator_enables_peering_discovery": True}
+        assert handle.admin("cluster1", "POST", "/_emulator/mesh/settings", {"operator_enables_peering_discovery": True})[
+            "operator_enables_peering_discovery"] is True
         _wait(lambda: _istiod_env(handle, "cluster1").get("ENABLE_PEERING_DISCOVERY") == "true", "the setting's ENABLE_PEERING_DISCOVERY")
         # clearing the faults keeps the settings
         handle.admin("cluster1", "DELETE", "/_emulator/mesh/faults")
-        assert handle.admin("cluster1", "GET", "/_emulator/mesh/settings") == {"operator_enables_peering_discovery": True}
+        assert handle.admin("cluster1", "GET", "/_emulator/mesh/settings")["operator_enables_peering_discovery"] is True
+        assert "operator_enables_peering_discovery" not in handle.admin("cluster2", "GET", "/_emulator/mesh/settings")
     finally:
         handle.admin("cluster1", "POST", "/_emulator/mesh/settings", {"operator_enables_peering_discovery": None})
         handle.kubectl("patch", "configmap", "-n", "gloo-mesh", "gloo-extensions-config", "--type", "merge", "-p",
                        json.dumps({"data": {"values.istiod": original}}), context="cluster1")
     _wait(lambda: _istiod_env(handle, "cluster1").get("ENABLE_PEERING_DISCOVERY") == "true", "ENABLE_PEERING_DISCOVERY from the values again")
     _wait(lambda: _peer_connected(handle, "cluster2", "cluster1") == "True", "cluster2 -> cluster1 connected again")
+
+
+def test_link_generate_mode_writes_what_apply_mode_applies(env, converged):  # pylint: disable=unused-argument
+    """link.yml with eastwest_link_mode=generate writes, per cluster, the peer Gateways the apply mode applied (same names,
+    labels, annotations and spec), and writes nothing to the clusters; an empty directory is refused with the fix."""
+    handle, inventory, work = env["handle"], env["inventory"], env["work"]
+    out = work / "peers"
+    before = _writes(handle)
+    proc, _elapsed, recap = run_playbook(handle, "link.yml", args=["-e", "eastwest_link_mode=generate", "-e", "eastwest_generate_dir=%s" % out],
+                                         inventory=inventory)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert _writes(handle) == before
+    for cluster in CLUSTERS:
+        peer = [c for c in CLUSTERS if c != cluster][0]
+        text = (out / ("%s-istio-remote-peers.yaml" % cluster)).read_text()
+        assert text.startswith("# Peer Gateways for cluster %s:" % cluster), text
+        docs = [d for d in yaml.safe_load_all(text) if d]
+        assert [d["metadata"]["name"] for d in docs] == ["istio-remote-peer-" + peer]
+        applied = _get(handle, cluster, "gateways.gateway.networking.k8s.io", "-n", "istio-eastwest", "istio-remote-peer-" + peer)
+        assert docs[0]["spec"] == applied["spec"]
+        for key in ("labels", "annotations"):
+            assert docs[0]["metadata"][key].items() <= applied["metadata"][key].items(), key
+    assert any(r["changed"] > 0 for r in recap.values()), recap  # the files were written
+    proc, _elapsed, recap = run_playbook(handle, "link.yml", args=["-e", "eastwest_link_mode=generate", "-e", "eastwest_generate_dir=%s" % out],
+                                         inventory=inventory)
+    assert proc.returncode == 0 and all(r["changed"] == 0 for r in recap.values()), recap
+    proc, _elapsed, recap = run_playbook(handle, "link.yml", args=["-e", "eastwest_link_mode=generate", "-e", "eastwest_generate_dir="],
+                                         inventory=inventory)
+    assert proc.returncode != 0 and "eastwest_link_mode=generate needs eastwest_generate_dir on cluster1" in proc.stdout, proc.stdout[-3000:]
 
 
 def test_readiness_is_checked_on_every_run(env, converged):  # pylint: disable=unused-argument

@@ -81,6 +81,15 @@ def test_sensitive_values_are_found_at_any_depth():
     assert client_mod.sensitive_values(params) == {"s3cr3t", "Q0E=", "acc3ss", "r3fresh", "s3cret-2", "k3y", "u:pw"}
 
 
+def test_exec_plugin_environment_values_are_sensitive():
+    kubeconfig = {"users": [{"name": "eks", "user": {"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws", "args": ["eks", "get-token"],
+        "env": [{"name": "AWS_SECRET_ACCESS_KEY", "value": "aws-s3cr3t"}, {"name": "AWS_PROFILE", "value": "prod"}, "junk"]}}}]}
+    # AWS_PROFILE is no secret: masking "prod" would mask that word in every output
+    assert client_mod.sensitive_values({"kubeconfig": kubeconfig}) == {"aws-s3cr3t"}
+    assert client_mod.sensitive_values({"kubeconfig": {"users": [{"user": {"exec": {"env": None}}}]}}) == set()
+
+
 def test_clusters_configured_in_parallel_threads_each_get_their_own(no_auth_env, tmp_path):
     """kubernetes.config loads into a process-wide default: without the lock, threads copy each other's (regression)."""
     kubeconfig = {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}

@@ -145,7 +145,8 @@ def test_snapshot_shape_and_bounded_requests(api_class):
     api = api_class(docs())
     snap = snap_mod.take_snapshot(api, context="ctx1")
     assert snap["cluster"] == "cluster1"  # from CLUSTER_ID
-    assert snap["requests"] == len(api.calls) == 13
+    # 13, and what the real SPIRE chart renders: its claims, Jobs and DaemonSets (the controller manager names no webhook here)
+    assert snap["requests"] == len(api.calls) == 16
     assert all(method == "GET" for method, dummy, dummy2 in api.calls)
     assert snap["namespaces"]["istio-system"] == {"topology.istio.io/network": "cluster1"}
     assert snap["istiod_deployments"][0]["env"]["ENABLE_PEERING_DISCOVERY"] == "true"
@@ -154,7 +155,7 @@ def test_snapshot_shape_and_bounded_requests(api_class):
     assert [p["name"] for p in snap["pods"]["istiod"]] == ["istiod-gloo-1"]
     zt = snap["pods"]["ztunnel"][0]
     assert zt["ready"] is False and zt["reason"] == "CrashLoopBackOff" and zt["ready_count"] == "0/1" and zt["restarts"] == 2
-    assert snap["ambient"] == {"namespaces": ["bookinfo"], "pods": 1}
+    assert snap["ambient"] == {"namespaces": ["bookinfo"], "pods": 1, "pod_namespaces": ["bookinfo"]}
     assert "default/other" in snap["pod_index"] and len(snap["pod_index"]) == 6
     gw = snap["gateways"][0]
     assert gw["class"] == "istio-remote" and gw["annotations"] == {"gateway.istio.io/trust-domain": "cluster2"}
@@ -203,7 +204,7 @@ def test_snapshot_license_no_ready_pod_and_server_error():
     d = docs()
     d["/api/v1/pods"]["items"][0]["status"]["containerStatuses"][0]["ready"] = False
     snap = snap_mod.take_snapshot(FakeApi(d), cluster_name="c1")
-    assert snap["license"] == {"status": "no_pod"} and snap["requests"] == 12
+    assert snap["license"] == {"status": "no_pod"} and snap["requests"] == 15
     api = FakeApi(docs(), errors={"/api/v1/namespaces/istio-system/pods/istiod-gloo-1:15014/proxy/debug/license": (503, "Service Unavailable")})
     assert snap_mod.take_snapshot(api, cluster_name="c1")["license"]["status"] == "error"
     snap = snap_mod.take_snapshot(FakeApi(docs()), cluster_name="c1", license_check=False)
@@ -269,7 +270,7 @@ def test_license_request_is_asked_again_after_a_5xx(monkeypatch, failures, expec
     snap = snap_mod.take_snapshot(api, cluster_name="c1")
     assert snap["license"]["status"] == expected_status
     assert len([c for c in api.calls if c[1].endswith("/proxy/debug/license")]) == license_requests
-    assert snap["requests"] == 12 + license_requests
+    assert snap["requests"] == 15 + license_requests
 
 
 def test_snapshot_tls_style_cacerts_and_agent_namespace():
@@ -278,7 +279,51 @@ def test_snapshot_tls_style_cacerts_and_agent_namespace():
     d["/api/v1/namespaces/spire-system/configmaps"] = {"items": []}
     snap = snap_mod.take_snapshot(FakeApi(d), cluster_name="c1", spire_agent_namespace="spire-system")
     assert snap["cacerts"]["format"] == "tls" and snap["cacerts"]["root_cert"] == "ROOT"
-    assert snap["requests"] == 14
+    assert snap["requests"] == 17
+
+
+REAL_CM_CONF = CM_CONF + ("validatingWebhookConfigurationName: spire-server-spire-controller-manager-webhook\n"
+                          "ignoreNamespaces:\n  - kube-system\n  - openshift-.*\n")
+
+
+def test_snapshot_reads_what_the_real_spire_chart_renders():
+    """Pods of the server, agents, CSI driver and OIDC provider with their socket host paths, the server's claim, the hook Jobs,
+    the DaemonSets and the controller manager's webhook configuration (spire 0.24.2 names)."""
+    d = docs()
+    d["/api/v1/namespaces/spire-server/configmaps"]["items"][2]["data"]["controller-manager-config.yaml"] = REAL_CM_CONF
+    agent = _pod("spire-agent-x", "spire-server", {"app.kubernetes.io/name": "agent"})
+    agent["spec"]["volumes"] = [{"name": "spire-agent-socket-dir", "hostPath": {"path": "/run/spire/agent-sockets", "type": "DirectoryOrCreate"}},
+                                {"name": "spire-agent-admin-socket-dir", "hostPath": {"path": "/run/spire/agent/sockets/csi.spiffe.io/admin"}},
+                                {"name": "spire-config", "configMap": {"name": "spire-agent"}}]
+    ztunnel = d["/api/v1/pods"]["items"][1]
+    ztunnel["spec"]["volumes"] = [{"name": "spire-admin-socket", "hostPath": {"path": "/run/spire/agent/sockets/csi.spiffe.io/admin"}}]
+    d["/api/v1/pods"]["items"] += [agent, _pod("spire-server-0", "spire-server", {"app.kubernetes.io/name": "server"}, ready=False),
+                                   _pod("spire-spiffe-oidc-discovery-provider-1", "spire-server", {"app.kubernetes.io/name": "spiffe-oidc-discovery-provider"}),
+                                   _pod("elsewhere", "other", {"app.kubernetes.io/name": "agent"})]
+    d["/api/v1/namespaces/spire-server/persistentvolumeclaims"] = {"items": [
+        {"metadata": {"name": "spire-data-spire-server-0"}, "spec": {"storageClassName": None}, "status": {"phase": "Pending"}}]}
+    d["/apis/batch/v1/namespaces/spire-server/jobs"] = {"items": [{
+        "metadata": {"name": "spire-server-post-install", "annotations": {"helm.sh/hook": "post-install"}},
+        "status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+                                   "message": "Job has reached the specified backoff limit"}]}}]}
+    d["/apis/apps/v1/namespaces/spire-server/daemonsets"] = {"items": [
+        {"metadata": {"name": "spire-agent", "labels": {"app.kubernetes.io/name": "agent"}}, "status": {"desiredNumberScheduled": 2, "numberReady": 1}}]}
+    d["/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/spire-server-spire-controller-manager-webhook"] = {
+        "webhooks": [{"name": "vclusterspiffeid.kb.io"}]}
+    api = FakeApi(d)
+    spire = snap_mod.take_snapshot(api, cluster_name="c1", license_check=False)["spire"]
+    assert len(api.calls) == 16    # no license query here; the webhook configuration named by the controller manager's config
+    assert spire["controller_manager"]["ignore_namespaces"] == ["kube-system", "openshift-.*"]
+    assert [p["name"] for p in spire["pods"]["agent"]] == ["spire-agent-x"] and spire["pods"]["server"][0]["ready"] is False
+    assert [p["name"] for p in spire["pods"]["oidc"]] == ["spire-spiffe-oidc-discovery-provider-1"] and spire["pods"]["csi_driver"] == []
+    assert spire["host_paths"] == {"agent": {"spire-agent-socket-dir": "/run/spire/agent-sockets",
+                                             "spire-agent-admin-socket-dir": "/run/spire/agent/sockets/csi.spiffe.io/admin"},
+                                   "ztunnel": {"spire-admin-socket": "/run/spire/agent/sockets/csi.spiffe.io/admin"}}
+    assert spire["claims"] == [{"name": "spire-data-spire-server-0", "phase": "Pending", "storage_class": None}]
+    assert spire["jobs"] == [{"name": "spire-server-post-install", "hook": "post-install", "failed": True, "reason": "BackoffLimitExceeded",
+                              "message": "Job has reached the specified backoff limit", "complete": False}]
+    assert spire["daemonsets"] == [{"name": "spire-agent", "app": "agent", "desired": 2, "ready": 1}]
+    assert spire["webhook"] == {"name": "spire-server-spire-controller-manager-webhook", "present": True, "webhooks": ["vclusterspiffeid.kb.io"]}
 
 
 def test_hcl_configs():

@@ -15,7 +15,7 @@ from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks impo
 
 
 def test_checks_are_ordered_and_unique():
-    assert registry.CHECK_IDS[0] == "env_vars" and len(set(registry.CHECK_IDS)) == len(registry.CHECK_IDS) == 14
+    assert registry.CHECK_IDS[0] == "env_vars" and len(set(registry.CHECK_IDS)) == len(registry.CHECK_IDS) == 15
 
 
 def test_index_snapshots():
