@@ -25,6 +25,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import tarfile
 import time
 
 from ansible_collections.meshops.ambient_spire.plugins.module_utils import _k8s_state as state
@@ -323,12 +324,28 @@ class Applier(object):
         return seen
 
 
+def _packaged_chart(path):
+    """The Chart.yaml of a packaged chart (helm package: a .tgz whose top directory holds Chart.yaml), or None."""
+    try:
+        with tarfile.open(path, "r:*") as archive:
+            for member in archive.getmembers():
+                parts = member.name.split("/")
+                if len(parts) == 2 and parts[1] == "Chart.yaml" and member.isfile():
+                    return yaml.load(archive.extractfile(member).read(), Loader=YAML_LOADER) or {}  # nosec B506: a safe loader
+    except (tarfile.TarError, OSError):
+        return None
+    return None
+
+
 def _chart_identity(chart_ref, chart_version):
-    """(chart name, chart version) a reference installs; a local chart directory gives both from its Chart.yaml."""
+    """(chart name, chart version) a reference installs; a local chart directory or packaged chart (.tgz) gives both from
+    its Chart.yaml."""
     local = None
     if chart_ref and os.path.isdir(chart_ref) and os.path.isfile(os.path.join(chart_ref, "Chart.yaml")):
         with open(os.path.join(chart_ref, "Chart.yaml"), "rb") as handle:
             local = yaml.load(handle, Loader=YAML_LOADER) or {}  # nosec B506: a safe loader
+    elif chart_ref and os.path.isfile(chart_ref):
+        local = _packaged_chart(chart_ref)
     name = state.chart_name_from_ref(chart_ref, local)
     return name, chart_version or (str(local.get("version")) if local and local.get("version") else None)
 

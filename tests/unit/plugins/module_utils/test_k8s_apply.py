@@ -243,3 +243,20 @@ def test_manifests_from_files(tmp_path):
     assert [m["metadata"]["name"] for m in _k8s_apply.read_sources([str(path)])] == ["a", "b"]
     assert _k8s_apply.read_sources(["https://example.invalid/x.yaml"], fetch_url=lambda url: "kind: Namespace\napiVersion: v1\nmetadata: {name: c}\n")[0][
         "metadata"]["name"] == "c"
+
+
+def test_a_packaged_chart_gives_its_name_and_version(tmp_path):
+    """A release installed from a .tgz (helm package) is compared with the name and version of the Chart.yaml inside."""
+    import io
+    import tarfile
+    from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_apply import _chart_identity
+    path = tmp_path / "spire-0.24.2.tgz"
+    with tarfile.open(str(path), "w:gz") as archive:
+        for name, text in (("spire/Chart.yaml", b"name: spire\nversion: 0.24.2\n"), ("spire/charts/sub/Chart.yaml", b"name: sub\nversion: 9\n")):
+            info = tarfile.TarInfo(name)
+            info.size = len(text)
+            archive.addfile(info, io.BytesIO(text))
+    assert _chart_identity(str(path), None) == ("spire", "0.24.2")
+    assert _chart_identity(str(path), "0.25.0") == ("spire", "0.25.0")
+    (tmp_path / "broken.tgz").write_bytes(b"not a tar file")
+    assert _chart_identity(str(tmp_path / "broken.tgz"), None) == ("broken.tgz", None)
