@@ -390,11 +390,19 @@ def run(api, params, check_mode=False, diff=False, fetch_url=None, sleep=time.sl
         raise ApplyError("cluster %s: %s" % (applier.cluster, exc), exc.attempts)
     except UnknownKind as exc:
         raise ApplyError("cluster %s: %s" % (applier.cluster, exc))
-    result.update(changed=applier.changed, changes=applier.changes, api={"requests": api.requests, "writes": api.writes})
+    result.update(changed=applier.changed, changes=applier.changes,
+                  api={"requests": api.requests, "writes": api.writes, "retries": len(api.retried)})
+    if api.retried:
+        result["warnings"] = [retried_warning(applier.cluster, api.retried)]
     if diff:
         result["diff"] = applier.diffs
     result.setdefault("ready", None)
     return result
+
+
+def retried_warning(cluster, retried):
+    """One line for the transient errors a successful run got past: an API server that needs retries is worth knowing."""
+    return "cluster %s: %d request(s) sent again after transient errors, the last: %s" % (cluster, len(retried), retried[-1])
 
 
 def converge(params, check_mode=False, diff=False, fetch_url=None, environ=None, connection=None):

@@ -384,7 +384,8 @@ def _header_dict(pairs):
 
 
 class KubeApi(object):
-    """JSON requests to one cluster, with retries on transient errors, counting requests and writes."""
+    """JSON requests to one cluster, with retries on transient errors, counting requests and writes and keeping the
+    errors that were retried (``retried``)."""
 
     def __init__(self, connection, attempts=3, delay=3.0, timeout=30, sleep=time.sleep):
         self.connection = connection
@@ -394,6 +395,7 @@ class KubeApi(object):
         self.sleep = sleep
         self.requests = 0
         self.writes = 0
+        self.retried = []
         self._resources = {}
 
     def _send(self, method, url, body, content_type):
@@ -427,6 +429,7 @@ class KubeApi(object):
                 if not (status in TRANSIENT_STATUS or (retry_conflict and status == 409)):
                     raise last
             if attempt < self.attempts:
+                self.retried.append(last)
                 self.sleep(self.delay)
         raise last
 

@@ -47,7 +47,7 @@ def test_first_apply_creates_and_a_rerun_sends_no_write():
     cluster.log[:] = []
     result, _sleeps = run(cluster, {"definitions": [NAMESPACE, CONFIGMAP, SPIFFE_ID]})
     assert not result["changed"] and result["changes"] == [] and writes(cluster) == []
-    assert result["api"] == {"requests": len(cluster.log), "writes": 0}
+    assert result["api"] == {"requests": len(cluster.log), "writes": 0, "retries": 0} and "warnings" not in result
 
 
 def test_drift_out_of_band_is_repaired_and_reported_with_its_fields():
@@ -223,7 +223,9 @@ def test_transient_errors_are_retried_and_a_failure_says_what_and_how_often():
     cluster = FakeCluster()
     cluster.faults = [(503, "Service Unavailable", "emulated fault"), (None, None, "connection reset by peer")]
     result, sleeps = run(cluster, {"definitions": [NAMESPACE]})
-    assert result["changed"] and sleeps == [1.0, 1.0]
+    assert result["changed"] and sleeps == [1.0, 1.0] and result["api"]["retries"] == 2
+    assert result["warnings"] == ["cluster c1: 2 request(s) sent again after transient errors, the last: connection error: connection reset by peer "
+                                  "(GET /api/v1/namespaces/istio-system)"]
     cluster.faults = [(503, "Service Unavailable", "emulated fault: the server is currently unable to handle the request")] * 3
     with pytest.raises(_k8s_apply.ApplyError) as exc:
         run(cluster, {"definitions": [NAMESPACE]})
