@@ -18,7 +18,9 @@ description:
   - Understands M(kubernetes.core.k8s) results (one object, or several under C(result.results)) run in check mode with diff
     (C(fields) are the paths that differ, such as C(metadata.labels["topology.istio.io/network"]); C(status),
     C(metadata.resourceVersion), C(generation) and C(managedFields) are left out), and M(kubernetes.core.helm) results
-    (a release that would be installed or upgraded; C(fields) empty). Skipped and unchanged results give nothing.
+    (a release that would be installed or upgraded; C(fields) empty), and M(meshops.ambient_spire.k8s_apply) results
+    (each of its RV(meshops.ambient_spire.k8s_apply#module:changes), with the paths or, for a Helm release, the reasons it
+    found). Skipped and unchanged results give nothing.
   - C(action) is C(create), C(update) or C(delete). Values never appear, only paths (a Secret's diff holds its data).
 options:
   _input:
@@ -35,7 +37,7 @@ options:
 EXAMPLES = r"""
 - name: What a converge would change on this cluster
   ansible.builtin.set_fact:
-    drift: "{{ [gloo_operator_base, gloo_operator_smc] | meshops.ambient_spire.drifted_objects(inventory_hostname) }}"
+    drift: "{{ [gloo_operator_state, gloo_operator_mesh] | meshops.ambient_spire.drifted_objects(inventory_hostname) }}"
 """
 
 RETURN = r"""

@@ -12,6 +12,8 @@ task results into ``[{cluster, kind, namespace, name, action, fields}]``. It und
   (``status``, ``metadata.resourceVersion``, ``generation``, ``managedFields``) are left out;
 - ``kubernetes.core.helm`` results: a release the converge would install or upgrade (``fields`` empty: Helm's check mode
   does not say which values changed);
+- ``meshops.ambient_spire.k8s_apply`` results (``changes``, in check mode what a converge would change): each change as it
+  is, its ``fields`` the paths (or, for a Helm release, the reasons) the module found;
 - skipped and unchanged results: nothing.
 
 Values never leave it, only paths: a Secret's diff holds its data.
@@ -99,6 +101,22 @@ def _helm_entry(cluster, result):
     return {"cluster": cluster, "kind": "HelmRelease", "namespace": namespace, "name": name, "action": action, "fields": []}
 
 
+# k8s_apply's actions, as the drift list names them
+_APPLY_ACTIONS = {"create": "create", "install": "create", "delete": "delete"}
+
+
+def _apply_entries(cluster, result):
+    """The changes of a k8s_apply result."""
+    return [{"cluster": cluster, "kind": change.get("kind") or "?", "namespace": change.get("namespace") or "", "name": change.get("name") or "?",
+             "action": _APPLY_ACTIONS.get(change.get("action"), "update"), "fields": list(change.get("fields") or [])}
+            for change in result["changes"] if isinstance(change, dict)]
+
+
+def is_apply_result(result):
+    """A k8s_apply result (its changes, and the requests it sent)."""
+    return isinstance(result, dict) and isinstance(result.get("changes"), list) and isinstance(result.get("api"), dict)
+
+
 def is_helm_result(result):
     """A kubernetes.core.helm result (it has the helm command line, and no k8s object)."""
     return isinstance(result, dict) and "command" in result and "result" not in result
@@ -114,7 +132,9 @@ def drifted_objects(results, cluster):
         if not isinstance(result, dict) or result.get("skipped") or not result.get("changed"):
             continue
         entries = []
-        if is_helm_result(result):
+        if is_apply_result(result):
+            entries.extend(_apply_entries(cluster, result))
+        elif is_helm_result(result):
             entries.append(_helm_entry(cluster, result))
         elif isinstance(result.get("result"), dict) and isinstance(result["result"].get("results"), list):
             entries.extend(_object_entry(cluster, item) for item in result["result"]["results"])

@@ -27,24 +27,41 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule
 
 try:
-    from kubernetes import client as k8s_client
-    HAS_KUBERNETES = True
-    KUBERNETES_IMPORT_ERROR = None
-except ImportError:
-    k8s_client = None
+    from importlib.util import find_spec
+    HAS_KUBERNETES = find_spec("kubernetes") is not None
+    KUBERNETES_IMPORT_ERROR = None if HAS_KUBERNETES else "No module named 'kubernetes'"
+except ImportError:  # pragma: no cover
     HAS_KUBERNETES = False
     KUBERNETES_IMPORT_ERROR = traceback.format_exc()
 
 try:
     from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC as K8S_CORE_AUTH_ARG_SPEC
-    from ansible_collections.kubernetes.core.plugins.module_utils.k8s import client as k8s_core_client
     HAS_K8S_CORE = True
     K8S_CORE_IMPORT_ERROR = None
 except ImportError:
     K8S_CORE_AUTH_ARG_SPEC = {}
-    k8s_core_client = None
     HAS_K8S_CORE = False
     K8S_CORE_IMPORT_ERROR = traceback.format_exc()
+
+# kubernetes.client and kubernetes.core's client factory cost about 0.4 s of CPU to import: they are imported on first use
+# (create_configuration), so that modules that only need the options and the masking (K8sAuthModule), or that connect
+# without them (_k8s_rest's kubeconfig fast path), do not pay for them.
+k8s_client = None
+k8s_core_client = None
+
+
+def _import_clients():
+    """Import kubernetes.client and kubernetes.core's client factory once. Raises K8sClientError."""
+    global k8s_client, k8s_core_client  # pylint: disable=global-statement
+    if k8s_core_client is None:
+        try:
+            from kubernetes import client as kubernetes_client  # pylint: disable=import-outside-toplevel
+            from ansible_collections.kubernetes.core.plugins.module_utils.k8s import client as core_client  # pylint: disable=import-outside-toplevel
+        except ImportError as exc:
+            raise K8sClientError("the kubernetes Python library and the kubernetes.core collection are required: %s" % exc)
+        k8s_client, k8s_core_client = kubernetes_client, core_client
+    return k8s_client, k8s_core_client
+
 
 # Keys whose values are secret wherever they appear in the parameters: in a kubeconfig dict (users[].user, its
 # auth-provider config), and the auth options themselves.
@@ -132,11 +149,12 @@ def create_configuration(params):
         raise K8sClientError("the kubernetes Python library is required")
     if not HAS_K8S_CORE:
         raise K8sClientError("the kubernetes.core collection is required")
+    dummy, core_client = _import_clients()
     with _CONFIGURATION_LOCK:
         try:
-            auth = k8s_core_client._create_auth_spec(**params)  # pylint: disable=protected-access
-            configuration = k8s_core_client._create_configuration(auth)  # pylint: disable=protected-access
-            headers = k8s_core_client._create_headers(**params)  # pylint: disable=protected-access
+            auth = core_client._create_auth_spec(**params)  # pylint: disable=protected-access
+            configuration = core_client._create_configuration(auth)  # pylint: disable=protected-access
+            headers = core_client._create_headers(**params)  # pylint: disable=protected-access
         except Exception as exc:  # pylint: disable=broad-exception-caught
             raise K8sClientError(_fail_message(params, exc))
     return configuration, headers
@@ -145,7 +163,8 @@ def create_configuration(params):
 def create_api_client(params):
     """A plain ApiClient for the auth options in params (one per cluster and module run). Raises K8sClientError."""
     configuration, headers = create_configuration(params)
-    api_client = k8s_client.ApiClient(configuration=configuration)
+    kubernetes_client, core_client = _import_clients()
+    api_client = kubernetes_client.ApiClient(configuration=configuration)
     for header, value in headers.items():
-        k8s_core_client._set_header(api_client, header, value)  # pylint: disable=protected-access
+        core_client._set_header(api_client, header, value)  # pylint: disable=protected-access
     return api_client

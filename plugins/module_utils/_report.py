@@ -247,13 +247,23 @@ def topology(snapshots, findings, clusters=None):
 
 
 def svg_topology(nodes, edges, size=520):
-    """An SVG picture: clusters on a circle, one arrow per peering (source cluster -> peer), coloured by status."""
+    """An SVG picture: clusters on a circle, one arrow per peering (source cluster -> peer), coloured by status.
+
+    Beyond a dozen clusters the nodes shrink, their names go outside the circle, and the peerings that are fine are drawn
+    thin and pale under the others, so that the ones with a problem stand out (the matrix beside it gives every pair).
+    """
     n = max(len(nodes), 1)
+    crowded = n > 12
+    size = size if not crowded else max(size, 640)
     centre = size / 2.0
-    radius = size / 2.0 - 80 if n > 1 else 0
+    margin = 80 if not crowded else 110
+    radius = size / 2.0 - margin if n > 1 else 0
+    node_r = 46 if not crowded else max(6, int(46 * 12 / n))
     pos = {}
+    angles = {}
     for i, node in enumerate(nodes):
         angle = -math.pi / 2 + 2 * math.pi * i / n
+        angles[node["name"]] = angle
         pos[node["name"]] = (centre + radius * math.cos(angle), centre + radius * math.sin(angle))
     parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="mesh topology">' % (
         size, size, size, size)]
@@ -262,30 +272,77 @@ def svg_topology(nodes, edges, size=520):
         parts.append('<marker id="arrow-%s" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
                      '<path d="M 0 0 L 10 5 L 0 10 z" fill="%s"/></marker>' % (status, colour))
     parts.append('</defs>')
-    node_r = 46
-    for edge in edges:
+    # fine peerings first (underneath), then the others
+    for edge in sorted(edges, key=lambda e: e["status"] not in ("ok", "info")):
         if edge["source"] not in pos or edge["target"] not in pos:
             continue
         (x1, y1), (x2, y2) = pos[edge["source"]], pos[edge["target"]]
         dx, dy = x2 - x1, y2 - y1
         dist = math.hypot(dx, dy) or 1.0
         ux, uy = dx / dist, dy / dist
-        ox, oy = -uy * 7, ux * 7  # offset both directions of a pair
+        offset = 7 if not crowded else 1.5
+        ox, oy = -uy * offset, ux * offset  # offset both directions of a pair
         sx, sy = x1 + ux * node_r + ox, y1 + uy * node_r + oy
         ex, ey = x2 - ux * (node_r + 4) + ox, y2 - uy * (node_r + 4) + oy
         colour = STATUS_COLOURS.get(edge["status"], "#555")
         dash = ' stroke-dasharray="6 5"' if edge["status"] == "missing" else ""
-        parts.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="3"%s marker-end="url(#arrow-%s)">'
-                     '<title>%s</title></line>' % (sx, sy, ex, ey, colour, dash, edge["status"] if edge["status"] in STATUS_COLOURS else "missing",
+        fine = edge["status"] in ("ok", "info")
+        width, opacity = (3, 1) if not crowded else ((0.6, 0.25) if fine else (1.6, 0.9))
+        marker = "" if crowded and fine else ' marker-end="url(#arrow-%s)"' % (edge["status"] if edge["status"] in STATUS_COLOURS else "missing")
+        parts.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="%s" stroke-opacity="%s"%s%s>'
+                     '<title>%s</title></line>' % (sx, sy, ex, ey, colour, width, opacity, dash, marker,
                                                    escape("%s -> %s: %s" % (edge["source"], edge["target"], edge["status"]))))
     for node in nodes:
         x, y = pos[node["name"]]
         colour = STATUS_COLOURS.get(node["status"], "#555")
-        parts.append('<g><circle cx="%.1f" cy="%.1f" r="%d" fill="#ffffff" stroke="%s" stroke-width="5"/>'
-                     '<text x="%.1f" y="%.1f" text-anchor="middle" font-family="sans-serif" font-size="14" font-weight="bold">%s</text>'
-                     '<text x="%.1f" y="%.1f" text-anchor="middle" font-family="sans-serif" font-size="18">%s</text>'
-                     '<title>%s</title></g>' % (x, y, node_r, colour, x, y - 2, escape(node["name"]), x, y + 20, HTML_ICONS.get(node["status"], ""),
-                                                escape("%s: %s" % (node["name"], node["status"]))))
+        title = '<title>%s</title>' % escape("%s: %s" % (node["name"], node["status"]))
+        if not crowded:
+            parts.append('<g><circle cx="%.1f" cy="%.1f" r="%d" fill="#ffffff" stroke="%s" stroke-width="5"/>'
+                         '<text x="%.1f" y="%.1f" text-anchor="middle" font-family="sans-serif" font-size="14" font-weight="bold">%s</text>'
+                         '<text x="%.1f" y="%.1f" text-anchor="middle" font-family="sans-serif" font-size="18">%s</text>'
+                         '%s</g>' % (x, y, node_r, colour, x, y - 2, escape(node["name"]), x, y + 20, HTML_ICONS.get(node["status"], ""), title))
+            continue
+        angle = angles[node["name"]]
+        lx, ly = centre + (radius + node_r + 6) * math.cos(angle), centre + (radius + node_r + 6) * math.sin(angle)
+        degrees = math.degrees(angle)
+        left = math.cos(angle) < 0
+        rotate = degrees + 180 if left else degrees
+        parts.append('<g><circle cx="%.1f" cy="%.1f" r="%d" fill="%s" stroke="#ffffff" stroke-width="1"/>'
+                     '<text x="%.1f" y="%.1f" text-anchor="%s" dominant-baseline="middle" font-family="sans-serif" font-size="10" '
+                     'transform="rotate(%.1f %.1f %.1f)">%s</text>%s</g>' % (
+                         x, y, node_r, colour, lx, ly, "end" if left else "start", rotate, lx, ly, escape(node["name"]), title))
+    parts.append('</svg>')
+    return "".join(parts)
+
+
+def svg_peer_matrix(nodes, edges, cell=None):
+    """An SVG matrix of the peerings: a row per cluster (the one with the istio-remote-peer Gateway), a column per peer,
+    each cell coloured by the status of that peering (grey diagonal); readable where the topology's arrows are too many."""
+    names = [node["name"] for node in nodes]
+    n = max(len(names), 1)
+    cell = cell or (22 if n <= 12 else max(9, min(14, int(560 / n))))
+    label = max([len(name) for name in names] + [4]) * 6 + 10
+    status = dict(((edge["source"], edge["target"]), edge) for edge in edges)
+    width = height = label + n * cell + 2
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="peering matrix" '
+             'font-family="sans-serif" font-size="10">' % (width, height, width, height)]
+    for i, name in enumerate(names):
+        y = label + i * cell
+        parts.append('<text x="%d" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>' % (label - 4, y + cell / 2.0, escape(name)))
+        x = label + i * cell
+        parts.append('<text x="%.1f" y="%d" text-anchor="start" dominant-baseline="middle" transform="rotate(-90 %.1f %d)">%s</text>' % (
+            x + cell / 2.0, label - 4, x + cell / 2.0, label - 4, escape(name)))
+    for i, source in enumerate(names):
+        for j, target in enumerate(names):
+            x, y = label + j * cell, label + i * cell
+            if source == target:
+                parts.append('<rect x="%d" y="%d" width="%d" height="%d" fill="#eeeeee" stroke="#ffffff"/>' % (x, y, cell, cell))
+                continue
+            edge = status.get((source, target))
+            level = edge["status"] if edge else "missing"
+            parts.append('<rect x="%d" y="%d" width="%d" height="%d" fill="%s" stroke="#ffffff"><title>%s</title></rect>' % (
+                x, y, cell, cell, STATUS_COLOURS.get(level, "#555"),
+                escape("%s -> %s: %s%s" % (source, target, level, " (%s)" % edge["gateway"] if edge and edge.get("gateway") else ""))))
     parts.append('</svg>')
     return "".join(parts)
 
@@ -345,17 +402,26 @@ def trend_section(points, drift=None):
 
 
 def to_html(findings, summary, snapshots, title="Multicluster mesh check", trend=None, drift=None):
-    """A self-contained HTML page: verdict, topology picture, per check x cluster matrix, findings with hints; with ``trend``
+    """A self-contained HTML page: verdict, topology picture with the peering matrix beside it, per check x cluster table,
+    findings with hints; with ``trend``
     (points of _watch_history.trend_point, oldest first) the trend of the last runs and this run's drifted objects."""
     clusters = list(summary.get("clusters") or snapshots)
     nodes, edges = topology(snapshots, findings, clusters)
     has_mesh = any(f["cluster"] is None for f in findings)
     cols = clusters + ([MESH] if has_mesh else [])
-    rows = []
-    for check in summary.get("checks") or []:
-        cells = "".join('<td class="%s">%s</td>' % (check["clusters"].get(c, "na"), _badge(check["clusters"][c]) if c in check["clusters"] else "–")
-                        for c in cols)
-        rows.append("<tr><th>%s</th>%s</tr>" % (escape(check["title"]), cells))
+    checks = summary.get("checks") or []
+
+    def cell(check, column):
+        level = check["clusters"].get(column)
+        return '<td class="%s">%s</td>' % (level or "na", _badge(level) if level else "–")
+    if len(cols) <= 12:
+        heads = "<tr><th>Check</th>%s</tr>" % "".join("<th>%s</th>" % escape(c) for c in cols)
+        rows = ["<tr><th>%s</th>%s</tr>" % (escape(check["title"]), "".join(cell(check, c) for c in cols)) for check in checks]
+    else:
+        # many clusters: a row per cluster, a column per check (its id; the title on hover), so the table grows down
+        heads = "<tr><th>Cluster</th>%s</tr>" % "".join('<th class="vertical" title="%s"><span>%s</span></th>' % (
+            escape(check["title"]), escape(check["id"])) for check in checks)
+        rows = ["<tr><th>%s</th>%s</tr>" % (escape(c), "".join(cell(check, c) for check in checks)) for c in cols]
     items = []
     for cluster, groups in _sections(findings, clusters):
         items.append("<h3>%s</h3>" % escape("Cluster: %s" % cluster if cluster is not None else "Multicluster"))
@@ -373,7 +439,7 @@ def to_html(findings, summary, snapshots, title="Multicluster mesh check", trend
     return """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>%(title)s</title>
 <style>
-body{font-family:sans-serif;margin:24px;color:#222;max-width:1200px}
+body{font-family:sans-serif;margin:24px;color:#222;max-width:1600px}
 h1{font-size:22px} .verdict{font-size:18px;padding:8px 12px;border-radius:6px;display:inline-block}
 .passed{background:#e3f4e6} .issues{background:#fbe3e3}
 .wrap{display:flex;gap:32px;flex-wrap:wrap;align-items:flex-start}
@@ -384,14 +450,17 @@ summary{cursor:pointer;font-weight:bold;margin:4px 0} li{margin:3px 0} li.error{
 .dot{display:inline-block;width:12px;height:12px;border-radius:6px;margin:0 4px 0 12px}
 .badge{display:inline-block;min-width:16px;padding:0 4px;border-radius:8px;color:#fff;font-weight:bold;text-align:center;font-size:12px}
 .badge.ok{background:#2e9e44} .badge.info{background:#5b7fa6} .badge.warning{background:#d99a00} .badge.error{background:#d3302f}
+th.vertical{height:110px;vertical-align:bottom;padding:2px} th.vertical span{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap}
+.note{font-size:12px;color:#555;margin-bottom:6px}
 </style></head><body>
 <h1>%(title)s</h1>
 <div class="verdict %(vclass)s">%(icon)s Multicluster check %(verdict)s &mdash; %(nerr)d errors, %(nwarn)d warnings, %(nclusters)d clusters</div>
 <div class="wrap"><div><h2>Topology</h2>%(svg)s<div>%(legend)s</div></div>
-<div><h2>Checks</h2><table><tr><th>Check</th>%(heads)s</tr>%(rows)s</table></div></div>
+<div><h2>Peerings</h2><div class="note">row: the cluster with the istio-remote-peer Gateway; column: its peer</div>%(matrix)s</div>
+<div><h2>Checks</h2><table>%(heads)s%(rows)s</table></div></div>
 %(trend)s<h2>Findings</h2>%(items)s
 </body></html>
 """ % {"title": escape(title), "vclass": "passed" if summary.get("passed") else "issues", "icon": _badge("ok" if summary.get("passed") else "error"),
        "verdict": escape(verdict(summary)), "nerr": counts.get("error", 0), "nwarn": counts.get("warning", 0), "nclusters": len(clusters),
-       "svg": svg_topology(nodes, edges), "legend": legend, "heads": "".join("<th>%s</th>" % escape(c) for c in cols),
+       "svg": svg_topology(nodes, edges), "legend": legend, "matrix": svg_peer_matrix(nodes, edges), "heads": heads,
        "rows": "".join(rows), "items": "\n".join(items), "trend": trend_section(trend or [], drift)}

@@ -21,9 +21,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 SUBS = ("survey_spec", "credentials", "hosts", "children", "update", "instance_groups", "labels",
-        "notification_templates_started", "notification_templates_success", "notification_templates_error")
-# AWX lists job templates (and other templates) under unified_job_templates too.
-UNIFIED = ("job_templates",)
+        "notification_templates_started", "notification_templates_success", "notification_templates_error",
+        "success_nodes", "failure_nodes", "always_nodes", "workflow_nodes")
 ORDER = ("page", "page_size", "order_by")
 
 
@@ -47,9 +46,13 @@ class FakeAWX:
             if not parts:
                 return 200, {}
             endpoint = parts[0]
-            store = self.objects.setdefault(endpoint, {})
             if endpoint == "unified_job_templates" and method == "GET" and len(parts) == 1:
-                store = dict((oid, obj) for kind in UNIFIED for oid, obj in self.objects.get(kind, {}).items())
+                # what awx.awx's workflow nodes look up their job template in (type job_template here)
+                query = dict((k, v) for k, v in query.items() if k != "type")
+                found = [o for o in self.objects.get("job_templates", {}).values() if all(
+                    k in ORDER or k.startswith("or__") or str(o.get(k)) == v for k, v in query.items())]
+                return 200, {"count": len(found), "results": found, "next": None, "previous": None}
+            store = self.objects.setdefault(endpoint, {})
             if len(parts) == 1:
                 if method == "GET":
                     found = [o for o in store.values() if all(
@@ -186,12 +189,13 @@ def test_configure_creates_the_awx_objects(fake_awx, tmp_path):
     templates = {t["name"]: t for t in fake_awx.objects["job_templates"].values()}
     names = {"site": "meshops - site", "preflight": "meshops - preflight", "mesh_check": "meshops - mesh check", "link": "meshops - link",
              "teardown": "meshops - teardown", "upgrade": "meshops - upgrade", "mesh_watch": "meshops - mesh watch",
-             "rotate_ca": "meshops - rotate CA"}
+             "rotate_ca": "meshops - rotate CA", "pki": "meshops - pki", "install": "meshops - install"}
     assert set(templates) == {names[p.stem] for p in (ROOT / "awx" / "playbooks").glob("*.yml")}
     for name, jt in templates.items():
         assert jt["execution_environment"] == ee["id"] and jt["project"] == project["id"] and jt["inventory"] == inventory["id"]
         assert jt["ask_job_type_on_launch"] and jt["ask_limit_on_launch"], name
-        assert re.match(r"^awx/playbooks/(site|preflight|mesh_check|link|teardown|upgrade|mesh_watch|rotate_ca)\.yml$", jt["playbook"])
+        assert re.match(r"^awx/playbooks/(site|preflight|pki|install|mesh_check|link|teardown|upgrade|mesh_watch|rotate_ca)\.yml$", jt["playbook"])
+        assert jt["job_slice_count"] == (3 if name == "meshops - install" else 1), name
         assert sorted(fake_awx.subs[("job_templates", jt["id"], "credentials")]) == sorted([kube_cred["id"], license_cred["id"], pki_cred["id"]])
         spec = fake_awx.subs.get(("job_templates", jt["id"], "survey_spec"), {})
         assert bool(jt["survey_enabled"]) == bool(spec.get("spec")), name
@@ -213,6 +217,19 @@ def test_configure_creates_the_awx_objects(fake_awx, tmp_path):
     schedule = fake_awx.named("schedules", "meshops - mesh watch, hourly")
     assert schedule["unified_job_template"] == watch["id"] and schedule["enabled"] is True
     assert re.match(r"^DTSTART;TZID=UTC:\d{8}T\d{6} RRULE:FREQ=HOURLY;INTERVAL=1$", schedule["rrule"])
+
+    # The workflow of a fleet: pki -> install (sliced) -> link -> mesh check, each node on success of the previous one.
+    workflow = fake_awx.named("workflow_job_templates", "meshops - fleet")
+    assert workflow["organization"] == 1 and workflow["inventory"] == inventory["id"] and workflow["ask_limit_on_launch"]
+    nodes = dict((n["identifier"], n) for n in fake_awx.objects["workflow_job_template_nodes"].values())
+    order = ["pki", "install", "link", "mesh_check"]
+    assert sorted(nodes) == sorted(order) and all(n["workflow_job_template"] == workflow["id"] for n in nodes.values())
+    for identifier, following in zip(order, order[1:] + [None]):
+        assert nodes[identifier]["unified_job_template"] == templates[names[identifier]]["id"]
+        assert fake_awx.subs.get(("workflow_job_template_nodes", nodes[identifier]["id"], "success_nodes"), []) == (
+            [nodes[following]["id"]] if following else [])
+    spec = fake_awx.subs[("workflow_job_templates", workflow["id"], "survey_spec")]["spec"]
+    assert [q["variable"] for q in spec] == ["target_clusters", "mesh_license_key"]
 
     # A second run changes nothing.
     out = _configure(fake_awx, tmp_path)[0]

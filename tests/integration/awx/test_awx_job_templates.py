@@ -175,7 +175,7 @@ def test_job_templates_allow_check_mode_limit_and_use_the_ee(rendered, configure
     assert "{{ awx_meshops_kubeconfig_credential }}" in args["credentials"]
     # A template per entry point of awx/playbooks (one per collection playbook that exists).
     playbooks = {Path(t["playbook"]).stem for t in rendered["job_templates"]}
-    entry_points = {"site", "preflight", "mesh_check", "link", "teardown", "upgrade", "mesh_watch", "rotate_ca"}
+    entry_points = {"site", "preflight", "pki", "install", "mesh_check", "link", "teardown", "upgrade", "mesh_watch", "rotate_ca"}
     assert playbooks == {p.stem for p in (AWX / "playbooks").glob("*.yml")} & entry_points
     assert {"site", "preflight", "mesh_check", "upgrade", "mesh_watch", "rotate_ca"} <= playbooks
     for t in rendered["job_templates"]:
@@ -280,6 +280,27 @@ def test_the_upgrade_survey(rendered):
     assert questions["upgrade_rollback"]["choices"] == ["false", "true"] and questions["upgrade_rollback"]["default"] == "false"
 
 
+def test_fleet_workflow_runs_pki_then_the_sliced_install_then_link_then_the_mesh_check(rendered):
+    """The workflow job template: one node per job template, each followed on success by the next one; the install job
+    template is sliced (AWX job slicing: K jobs on K execution nodes, each with its share of the clusters)."""
+    templates = dict((t["name"], t) for t in rendered["job_templates"])
+    workflow = rendered["workflow_job_templates"][0]
+    nodes = workflow["workflow_nodes"]
+    chain = [templates[node["unified_job_template"]["name"]]["playbook"] for node in nodes]
+    assert chain == ["awx/playbooks/pki.yml", "awx/playbooks/install.yml", "awx/playbooks/link.yml", "awx/playbooks/mesh_check.yml"]
+    for node, following in zip(nodes, nodes[1:] + [None]):
+        assert node["unified_job_template"]["type"] == "job_template"
+        assert node["related"]["success_nodes"] == ([{"identifier": following["identifier"]}] if following else [])
+    install = templates[nodes[1]["unified_job_template"]["name"]]
+    assert install["job_slice_count"] > 1
+    assert all(t.get("job_slice_count", 1) == 1 for t in rendered["job_templates"] if t is not install)
+    # the workflow's survey: the clusters (every node's plays honour target_clusters) and the license, as the templates ask
+    assert [q["variable"] for q in workflow["survey"]] == ["target_clusters", "mesh_license_key"]
+    assert all(templates[node["unified_job_template"]["name"]]["target_clusters"] for node in nodes)
+    for question in workflow["survey"]:
+        assert question["type"] in SURVEY_TYPES and isinstance(question["required"], bool)
+
+
 def test_mesh_check_survey_choices_are_real_check_ids(rendered):
     sys.path.insert(0, str(ROOT / ".build" / "collections"))
     try:
@@ -333,7 +354,7 @@ def _list_hosts(playbook, inventory, tmp, extra=None, limit=None):
     return plays
 
 
-@pytest.mark.parametrize("name", ["site", "preflight", "mesh_check", "link", "teardown", "upgrade", "mesh_watch", "rotate_ca"])
+@pytest.mark.parametrize("name", ["site", "preflight", "pki", "install", "mesh_check", "link", "teardown", "upgrade", "mesh_watch", "rotate_ca"])
 def test_survey_selects_exactly_the_chosen_clusters(name, rendered, inventory, tmp_path):
     assert (ROOT / "playbooks" / ("%s.yml" % name)).exists(), "playbooks/%s.yml is gone: its job template has no entry point" % name
     jt = next((t for t in rendered["job_templates"] if Path(t["playbook"]).stem == name), None)

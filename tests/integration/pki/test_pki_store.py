@@ -1,6 +1,6 @@
 """pki_store inventory end to end on two emulated clusters: the root from variables, each cluster's intermediates issued once and
 read back from the cluster afterwards. site.yml converges (at -vvv: no key in the output) and a rerun changes nothing and rewrites
-no CA Secret; nothing is written on the controller; bad root variables, a cluster under another root and a key that does not
+no CA Secret, nor does install.yml alone on one cluster; nothing is written on the controller; bad root variables, a cluster under another root and a key that does not
 match are refused before anything is written; an intermediate rotation through the same store, and the install after it."""
 
 import datetime
@@ -97,6 +97,10 @@ def test_inventory_store_converges_then_changes_nothing(store):
     writes = store.writes()
     proc, recap = store.run("pki.yml")
     assert proc.returncode == 0 and all(recap[c]["changed"] == 0 for c in CLUSTERS) and store.writes() == writes, proc.stdout[-4000:]
+    # install.yml alone, one cluster (a slice of an AWX job): it reads back that cluster's material by itself
+    proc, recap = store.run("install.yml", args=["--limit", "p2"])
+    assert proc.returncode == 0 and set(recap) == {"p2"} and recap["p2"]["changed"] == 0, proc.stdout[-4000:]
+    assert store.writes() == writes
     assert not os.path.exists(store.pki_dir) and _controller_files_with_keys(store) == []
 
 

@@ -103,6 +103,11 @@ def _peer_connected(handle, cluster, peer):
     return {c["type"]: c["status"] for c in gateway.get("status", {}).get("conditions", [])}.get("gloo.solo.io/PeerConnected")
 
 
+def _istiod_ready(handle, cluster):
+    pods = _get(handle, cluster, "pods", "-n", "istio-system", "-l", "app=istiod")["items"]
+    return any(c["type"] == "Ready" and c["status"] == "True" for pod in pods for c in pod.get("status", {}).get("conditions", []))
+
+
 def _istiod_env(handle, cluster):
     deployment = _get(handle, cluster, "deployment", "-n", "istio-system", "istiod-gloo")
     container = [c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "discovery"][0]
@@ -238,6 +243,8 @@ def test_readiness_is_checked_on_every_run(env, converged):  # pylint: disable=u
     handle, inventory = env["handle"], env["inventory"]
     handle.admin("cluster1", "POST", "/_emulator/mesh/faults", {"kill_istiod": True})
     try:
+        # the emulator marks the istiod pods not Ready at its next resync (every 2 s): the roles read them right away
+        _wait(lambda: not _istiod_ready(handle, "cluster1"), "istiod pods not Ready under the kill_istiod fault")
         gloo = ["--limit", "cluster1", "-e", "gloo_operator_wait_retries=2", "-e", "gloo_operator_wait_delay=1"]
         for _run in range(2):
             proc, _elapsed, recap = run_playbook(handle, env["playbooks"]["gloo_operator"], args=gloo, inventory=inventory)

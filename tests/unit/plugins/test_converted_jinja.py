@@ -10,6 +10,8 @@ __metaclass__ = type
 
 import copy
 import itertools
+import os
+import sys
 
 import pytest
 import yaml
@@ -111,36 +113,73 @@ EASTWEST_CASES = {
                   gateway("istio-remote-peer-four"), gateway("istio-remote-peer-gone", connected=True),
                   gateway("istio-remote-peer-ext", connected=True), gateway("manual-peer", connected=True),
                   gateway("istio-remote-peer-wrongclass", "istio-waypoint")]),
+    "not-connected": dict(
+        hostvars={"c1": {"eastwest_peer_facts": peer_facts("c1")}, "c2": {"eastwest_peer_facts": peer_facts("c2")}},
+        play=["c1", "c2"], group=["c1", "c2"], extra=[], gateways=[gateway("istio-remote-peer-c2", connected=False)]),
     "nothing-yet": dict(hostvars={"c1": {}, "c2": {}}, play=["c1", "c2"], group=["c1", "c2"], extra=[], gateways=None),
     "group-missing": dict(hostvars={"c1": {"eastwest_peer_facts": peer_facts("c1")}}, play=["c1"], group=None, extra=[],
                           gateways=[gateway("istio-remote-peer-old", connected=False)]),
 }
 
 
+def _fake_gateways(gateways):
+    """A fake API holding the Gateways of a case (module_utils/k8s_fake.py)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "module_utils"))
+    from k8s_fake import FakeCluster, api  # pylint: disable=import-outside-toplevel
+
+    cluster = FakeCluster({"gateway.networking.k8s.io/v1": {"Gateway": ("gateways", True)}})
+    for gw in gateways or []:
+        cluster.add(gw)
+    return cluster, api(cluster)
+
+
 @pytest.mark.parametrize("case", sorted(EASTWEST_CASES))
 def test_eastwest_vars(renderer, case):
+    """The link reads the east-west facts of every cluster in one process (eastwest_peers_info) instead of each host setting
+    them as a fact; given the same facts, the peers, the unaddressed and the expected peer Gateways are the same. The stale
+    peers and the connected peers are decided by the k8s_apply module now (its prune and wait rules, rendered from the role's
+    vars): the same Gateways are pruned, the same peers waited for."""
+    from ansible_collections.meshops.ambient_spire.plugins.module_utils import _k8s_apply  # pylint: disable=import-outside-toplevel
+
     data = EASTWEST_CASES[case]
     current = renderer.load("roles/eastwest/vars/main.yml")
+    read = {"peers": [data["hostvars"][host]["eastwest_peer_facts"] for host in data["play"] if "eastwest_peer_facts" in data["hostvars"][host]]}
     variables = dict(current, ansible_play_hosts=data["play"], hostvars=data["hostvars"], eastwest_extra_peers=data["extra"],
                      eastwest_cluster_name="c1", eastwest_namespace="istio-eastwest", eastwest_cluster_group="k8s_clusters",
-                     groups={"all": list(data["hostvars"])})
+                     groups={"all": list(data["hostvars"])}, eastwest_link_read=read, eastwest_link_wait_retries=1, eastwest_link_wait_delay=1,
+                     eastwest_gateway_name="istio-eastwest", ansible_check_mode=False, inventory_hostname="c1")
     if data["group"] is not None:
         variables["groups"]["k8s_clusters"] = data["group"]
     if data["gateways"] is not None:
         variables["eastwest_peer_gateways"] = {"resources": data["gateways"]}
-    for name in ("eastwest_all_peers", "eastwest_unaddressed", "eastwest_expected_peers", "eastwest_connected_peers",
-                 "eastwest_inventory_peers", "eastwest_stale_peers"):
+    for name in ("eastwest_all_peers", "eastwest_unaddressed", "eastwest_expected_peers", "eastwest_inventory_peers"):
         new = renderer.render(current[name], variables)
         old = renderer.render(renderer.legacy(name + ".j2"), variables)
-        if name == "eastwest_connected_peers":
-            # the legacy list also named any other Gateway with PeerConnected (none has it but peers); the role only compares
-            # it with the expected istio-remote-peer-<cluster> names
-            old = [item for item in old if item.startswith("istio-remote-peer-")]
         assert new == old, name
+    # stale peers: what the prune rules delete
+    cluster, kube = _fake_gateways(data["gateways"])
+    applier = _k8s_apply.Applier(kube, "c1")
+    applier.prune(renderer.render(current["eastwest_prune_rules"], variables))
+    pruned = [change["name"] for change in applier.changes if change["action"] == "delete"]
+    assert pruned == renderer.render(renderer.legacy("eastwest_stale_peers.j2"), variables)
+    # connected peers: the wait rule finds not connected exactly the expected peers the legacy list did not name
+    rules = renderer.render(current["eastwest_link_wait_rules"], variables)
+    expected = renderer.render(current["eastwest_expected_peers"], variables)
+    applier = _k8s_apply.Applier(kube, "c1")
+    applier.applied = [gw for gw in data["gateways"] or [] if gw["metadata"]["name"] in expected]
+    ready, not_ready, _attempts, _seconds = applier.wait(dict(rules, retries=1))
+    connected = renderer.render(renderer.legacy("eastwest_connected_peers.j2"), variables)
+    waited = [line.split(":")[0].split("/")[-1] for line in not_ready]
+    assert waited == [gw["metadata"]["name"] for gw in applier.applied if gw["metadata"]["name"] not in connected]
+    assert ready == (not waited)
     if case == "three-linked":
-        assert renderer.render(current["eastwest_stale_peers"], variables) == ["istio-remote-peer-gone"]
-        assert renderer.render(current["eastwest_connected_peers"], variables) == [
-            "istio-remote-peer-c2", "istio-remote-peer-gone", "istio-remote-peer-ext"]
+        assert pruned == ["istio-remote-peer-gone"] and waited == []
+    if case == "not-connected":
+        assert pruned == [] and waited == ["istio-remote-peer-c2"]
+    assert renderer.render(current["eastwest_link_refusal"], variables) == (
+        "No east-west address for c3: their Service istio-eastwest/istio-eastwest has neither the istio.io/expose-istiod-address annotation "
+        "nor a LoadBalancer IP/hostname (run the eastwest role first, or annotate the Service with a reachable address)."
+        if case == "three-linked" else "")
 
 
 @pytest.mark.parametrize("region,zone", [("", ""), ("eu-west-1", ""), ("", "eu-west-1a"), ("eu-west-1", "eu-west-1a")])
@@ -170,20 +209,29 @@ POD_SETS = [
 ]
 
 
+def _gloo_components(renderer):
+    current = renderer.load("roles/gloo_operator/vars/main.yml")
+    variables = dict(current, gloo_operator_install_namespace="istio-system", gloo_operator_wait_retries=1, gloo_operator_wait_delay=1)
+    return renderer.render(current["gloo_operator_wait_rules"], variables)["pods"]
+
+
 @pytest.mark.parametrize("pods", POD_SETS)
 def test_gloo_operator_not_ready(renderer, pods):
-    current = renderer.load("roles/gloo_operator/vars/main.yml")
-    variables = dict(current)
+    """The k8s_apply module judges the pods of the role's components (its wait rules) as the role's Jinja did."""
+    from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_state import pods_not_ready  # pylint: disable=import-outside-toplevel
+
+    variables = {}
     if pods is not None:
         variables["gloo_operator_pods"] = {"resources": pods}
-    new = renderer.render(current["gloo_operator_not_ready"], variables)
+    new = ", ".join(pods_not_ready(pods or [], _gloo_components(renderer)))
     assert new == renderer.render(renderer.legacy("gloo_operator_not_ready.j2"), variables).strip()
 
 
 def test_gloo_operator_not_ready_says_what(renderer):
-    current = renderer.load("roles/gloo_operator/vars/main.yml")
-    variables = dict(current, gloo_operator_pods={"resources": POD_SETS[3]})
-    assert renderer.render(current["gloo_operator_not_ready"], variables) == "istiod 0/1, ztunnel 1/2, istio-cni 0/1"
+    from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_state import pods_not_ready  # pylint: disable=import-outside-toplevel
+
+    assert pods_not_ready(POD_SETS[3], _gloo_components(renderer)) == ["istiod 0/1", "ztunnel 1/2", "istio-cni 0/1"]
+    assert [component["namespace"] for component in _gloo_components(renderer)] == ["istio-system"] * 3
 
 
 SMC_OPTIONALS = dict(gloo_operator_network="net-1", gloo_operator_scaling_profile="Large", gloo_operator_image_registry="registry.example",

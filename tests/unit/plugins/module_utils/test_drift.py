@@ -75,6 +75,24 @@ def test_helm_results_in_check_mode():
     assert "SECRET" not in json.dumps(found)
 
 
+def test_k8s_apply_results_give_their_changes():
+    """The install roles read and converge through k8s_apply: its changes (check mode: what a converge would change) are the drift."""
+    read = {"changed": True, "api": {"requests": 9, "writes": 0, "retries": 0}, "deferred": True, "changes": [
+        {"kind": "Namespace", "api_version": "v1", "name": "istio-system", "action": "update",
+         "fields": ["metadata.labels['topology.istio.io/network']"]},
+        {"kind": "Secret", "api_version": "v1", "name": "cacerts", "namespace": "istio-system", "action": "update", "fields": ["data"]},
+        {"kind": "HelmRelease", "name": "gloo-operator", "namespace": "gloo-mesh", "action": "install", "fields": ["not installed"]}]}
+    mesh = {"changed": True, "api": {"requests": 3, "writes": 0}, "changes": [
+        {"kind": "ClusterSPIFFEID", "name": "istio-ztunnel-reg", "action": "delete", "fields": []}]}
+    unchanged = {"changed": False, "api": {"requests": 5, "writes": 0}, "changes": []}
+    assert drifted_objects([read, mesh, unchanged], "c1") == [
+        {"cluster": "c1", "kind": "ClusterSPIFFEID", "namespace": "", "name": "istio-ztunnel-reg", "action": "delete", "fields": []},
+        {"cluster": "c1", "kind": "HelmRelease", "namespace": "gloo-mesh", "name": "gloo-operator", "action": "create", "fields": ["not installed"]},
+        {"cluster": "c1", "kind": "Namespace", "namespace": "", "name": "istio-system", "action": "update",
+         "fields": ["metadata.labels['topology.istio.io/network']"]},
+        {"cluster": "c1", "kind": "Secret", "namespace": "istio-system", "name": "cacerts", "action": "update", "fields": ["data"]}]
+
+
 def test_skipped_unchanged_and_undefined_results_give_nothing():
     assert drifted_objects([{"skipped": True, "changed": False}, {"changed": False, "result": {}}, None, "x", {}], "c1") == []
 

@@ -110,3 +110,22 @@ def test_a_cluster_not_read_is_in_every_format():
     assert "Multicluster check not fully checked (cluster2 could not be read)" in html and 'class="verdict issues"' in html
     nodes, edges = _report.topology(snaps, findings, summary["clusters"])
     assert nodes == [{"name": "cluster1", "status": "warning"}, {"name": "cluster2", "status": "error"}]
+
+
+def test_html_of_a_fleet_has_a_peering_matrix_beside_the_topology_and_a_table_per_cluster():
+    names = ["cluster%d" % (i + 1) for i in range(20)]
+    nodes = [{"name": name, "status": "error" if name == "cluster7" else "ok"} for name in names]
+    edges = [{"source": a, "target": b, "status": "error" if (a, b) == ("cluster7", "cluster3") else "ok", "gateway": "istio-eastwest/x"}
+             for a in names for b in names if a != b and (a, b) != ("cluster2", "cluster5")]
+    matrix = _report.svg_peer_matrix(nodes, edges)
+    assert matrix.count("<rect") == 20 * 20 and matrix.count('fill="#eeeeee"') == 20
+    assert matrix.count('fill="%s"' % _report.STATUS_COLOURS["error"]) == 1 and matrix.count('fill="%s"' % _report.STATUS_COLOURS["missing"]) == 1
+    assert "cluster7 -&gt; cluster3: error (istio-eastwest/x)" in matrix and "cluster2 -&gt; cluster5: missing" in matrix
+    picture = _report.svg_topology(nodes, edges)
+    # fine peerings pale and without arrow heads, the faulty one drawn over them with its arrow
+    assert picture.count('stroke-opacity="0.25"') == len(edges) - 1 and picture.count("marker-end") == 1
+    summary = {"clusters": names, "passed": False, "counts": {"error": 1},
+               "checks": [{"id": "peers", "title": "Peers", "status": "error", "clusters": dict((n, "ok") for n in names)}]}
+    html = _report.to_html([], summary, {})
+    assert "<h2>Peerings</h2>" in html and 'class="vertical" title="Peers"><span>peers</span>' in html
+    assert html.count("<tr><th>cluster") == 20  # a row per cluster

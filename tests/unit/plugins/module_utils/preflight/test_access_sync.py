@@ -122,10 +122,12 @@ def _task_files():
 
 
 def _module_calls(node):
-    """(module name, arguments) of every kubernetes.core call in a task file's structure."""
+    """(module name, arguments) of every kubernetes.core call, and of this collection's modules that call the API (k8s_apply,
+    eastwest_peers_info), in a task file's structure."""
     if isinstance(node, dict):
         for key, value in node.items():
-            if isinstance(key, str) and key.startswith("kubernetes.core.") and isinstance(value, dict):
+            if isinstance(key, str) and key.startswith(("kubernetes.core.", "meshops.ambient_spire.k8s_apply",
+                                                        "meshops.ambient_spire.eastwest_peers_info")) and isinstance(value, dict):
                 yield key, value
             else:
                 yield from _module_calls(value)
@@ -174,7 +176,43 @@ def _role_uses(renderer, tmp_path):
                 uses.add(args["kind"], _render(renderer, args.get("namespace"), variables), verbs, where)
             elif module.endswith(".k8s_info"):
                 uses.add(args["kind"], _render(renderer, args.get("namespace"), variables), ("get", "list") if args.get("name") else ("list",), where)
+            elif module.endswith(".k8s_apply"):
+                _k8s_apply_uses(uses, renderer, args, variables, where)
+            elif module.endswith(".eastwest_peers_info"):
+                # the east-west Service of every cluster (_eastwest_read: a LIST by the expose-istiod label)
+                uses.add("Service", variables["eastwest_namespace"], ("list",), where)
     return uses, variables
+
+
+def _rendered_option(renderer, args, key, variables):
+    """An option of a k8s_apply call rendered with the role variables; None when it needs a run's results (registered
+    variables, hostvars)."""
+    from ansible.template import trust_as_template
+    value = args.get(key)
+    if not isinstance(value, str):
+        return value
+    try:
+        # every option on (prune too), an inventory of no other host
+        variables = dict(variables, hostvars={}, groups={}, eastwest_prune_peers=True)
+        return renderer.render(trust_as_template(value.replace(" else omit", " else none")), variables)
+    except Exception:  # pylint: disable=broad-except
+        return None
+
+
+def _k8s_apply_uses(uses, renderer, args, variables, where):
+    """What a k8s_apply call reads and deletes besides what it applies (its manifests are the roles' templates): the pods its
+    wait lists, the kinds it re-reads, the Helm release records it reads, the Secrets it compares, what it prunes."""
+    wait = _rendered_option(renderer, args, "wait", variables) or {}
+    for component in wait.get("pods") or []:
+        uses.add("Pod", _render(renderer, component["namespace"], variables), ("list",), where + " wait")
+    for rule in wait.get("objects") or []:
+        uses.add(rule["kind"], None, ("list",), where + " wait")
+    for release in _rendered_option(renderer, args, "releases", variables) or []:
+        uses.add("Secret", _render(renderer, release["namespace"], variables), ("list",), where + " Helm release records")
+    for secret in _rendered_option(renderer, args, "secrets", variables) or []:
+        uses.add("Secret", _render(renderer, secret["namespace"], variables), ("get",), where + " Secrets compared")
+    for rule in _rendered_option(renderer, args, "prune", variables) or []:
+        uses.add(rule["kind"], _render(renderer, rule.get("namespace"), variables), ("list", "delete"), where + " prune")
 
 
 def test_what_the_roles_apply_and_read_is_needed(renderer, tmp_path):
@@ -369,4 +407,4 @@ def test_every_need_has_a_use(renderer, tmp_path):
         for verb in sorted(verbs):
             if verb not in uses.uses.get(key, {}):
                 unused.append("%s %s/%s %s" % (verb, key[0], key[1], key[2]))
-    assert unused == []
+    assert unused == [], unused
