@@ -244,10 +244,11 @@ def issue_ca(signing, common, pathlen, days, key_options=None, digest='sha256', 
     return builder.sign(signing.key, algorithm), key
 
 
-def issue_root(common, days, pathlen=2, key_options=None, digest='sha256', now=None):
-    """(certificate, key) of a new self-signed root CA."""
+def issue_root(common, days, pathlen=2, key_options=None, digest='sha256', now=None, key=None):
+    """(certificate, key) of a new self-signed root CA; with ``key``, its certificate for that existing key."""
     options = dict(key_options or {})
-    key = new_key(options.get('key_type', 'RSA'), options.get('key_size', 2048), options.get('key_curve', 'secp256r1'))
+    if key is None:
+        key = new_key(options.get('key_type', 'RSA'), options.get('key_size', 2048), options.get('key_curve', 'secp256r1'))
     now = (now or datetime.datetime.now(UTC)).replace(microsecond=0)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, str(common))])
     public = key.public_key()
