@@ -19,17 +19,6 @@ def pytest_report_header(config):  # pylint: disable=unused-argument
     return upstream_charts.note()
 
 
-AREAS = os.path.dirname(os.path.abspath(__file__))
-
-
-def pytest_collection_modifyitems(items):
-    """Under pytest-xdist's `--dist loadgroup`, the tests of one area (a folder of tests/integration) run on one worker and in
-    file order: an area's tests share its session fixtures (a converged emulated mesh) and some build on the previous one's state."""
-    for item in items:
-        area = os.path.relpath(str(item.path), AREAS).split(os.sep)[0]
-        item.add_marker(pytest.mark.xdist_group(area))
-
-
 @pytest.fixture(scope="session")
 def emulator_factory(tmp_path_factory):
     """emulator_factory(["c1", "c2"], nodes=2, **options) starts a fresh emulator (stopped at session end); options:
