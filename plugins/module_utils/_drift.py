@@ -103,12 +103,18 @@ def _helm_entry(cluster, result):
 
 # k8s_apply's actions, as the drift list names them
 _APPLY_ACTIONS = {"create": "create", "install": "create", "delete": "delete"}
+_SINGLE_QUOTED_KEY = re.compile(r"\['((?:[^'\\]|\\.)*)'\]")
+
+
+def _apply_field(field):
+    """A k8s_apply field path (labels['a/b']) in the drift list's notation (labels["a/b"])."""
+    return _SINGLE_QUOTED_KEY.sub(lambda match: '["%s"]' % match.group(1).replace('"', '\\"'), str(field))
 
 
 def _apply_entries(cluster, result):
     """The changes of a k8s_apply result."""
     return [{"cluster": cluster, "kind": change.get("kind") or "?", "namespace": change.get("namespace") or "", "name": change.get("name") or "?",
-             "action": _APPLY_ACTIONS.get(change.get("action"), "update"), "fields": list(change.get("fields") or [])}
+             "action": _APPLY_ACTIONS.get(change.get("action"), "update"), "fields": [_apply_field(f) for f in change.get("fields") or []]}
             for change in result["changes"] if isinstance(change, dict)]
 
 

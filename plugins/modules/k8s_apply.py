@@ -309,7 +309,9 @@ objects:
   type: list
   elements: dict
 api:
-  description: C(requests) and C(writes) sent to the API server by this run, and C(retries), the requests sent again after a transient error (a warning names the last one).
+  description:
+    - C(requests) and C(writes) sent to the API server by this run, and C(retries), the requests sent again after a transient
+      error (a warning names the last one).
   returned: always
   type: dict
 attempts:

@@ -323,6 +323,9 @@ def run_module():
         "namespaces": namespaces, "upstream_ca_secret": params["spire_upstream_ca_secret"],
         "spire_server_claim": "spire-data-%s-server-0" % params["spire_release_name"], "check_access": "rbac" in wanted,
         "timeout": params["request_timeout"]}, attempts=params["attempts"], delay=params["attempt_delay"])
+    for entry in entries:
+        if not entry.get("failed") and entry.get("attempts", 1) > 1:
+            module.warn("cluster %s: read after %d attempts (transient API errors)" % (entry["name"], entry["attempts"]))
     snapshots = registry.index_snapshots([entry.pop("snapshot") for entry in entries if "snapshot" in entry])
     unread = [(next(c.get("cluster_name") or c["name"] for c in params["clusters"] if c["name"] == entry["name"]), entry["msg"])
               for entry in entries if entry.get("failed")]

@@ -1,6 +1,7 @@
 """pki_store inventory end to end on two emulated clusters: the root from variables, each cluster's intermediates issued once and
 read back from the cluster afterwards. site.yml converges (at -vvv: no key in the output) and a rerun changes nothing and rewrites
-no CA Secret, nor does install.yml alone on one cluster; nothing is written on the controller; bad root variables, a cluster under another root and a key that does not
+no CA Secret, nor does install.yml alone on one cluster;
+nothing is written on the controller; bad root variables, a cluster under another root and a key that does not
 match are refused before anything is written; an intermediate rotation through the same store, and the install after it."""
 
 import datetime

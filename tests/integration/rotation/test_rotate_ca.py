@@ -39,16 +39,41 @@ def _recap_changed(recap):
     return dict((host, r["changed"]) for host, r in recap.items() if host in CLUSTERS)
 
 
+def _istiod_multiroot(mesh, cluster):
+    """Whether every istiod pod of the cluster runs with ISTIO_MULTIROOT_MESH=true."""
+    pods = mesh.kubectl_json(cluster, "pods", "-n", "istio-system", "-l", "app=istiod")["items"]
+    return bool(pods) and all(any(e.get("name") == "ISTIO_MULTIROOT_MESH" and e.get("value") == "true"
+                                  for c in p["spec"]["containers"] for e in c.get("env") or []) for p in pods)
+
+
+def _drop_multiroot(mesh, cluster):
+    """ISTIO_MULTIROOT_MESH taken out of the istiod values of gloo-extensions-config, as an install by other means would leave it."""
+    config = mesh.kubectl_json(cluster, "configmap", "-n", "gloo-mesh", "gloo-extensions-config")
+    values = config["data"]["values.istiod"].replace('ISTIO_MULTIROOT_MESH: "true"', "").replace("ISTIO_MULTIROOT_MESH: 'true'", "")
+    assert "ISTIO_MULTIROOT_MESH" not in values, values
+    patch = json.dumps({"data": {"values.istiod": values}})
+    mesh.handle.kubectl("patch", "configmap", "-n", "gloo-mesh", "gloo-extensions-config", "--type", "merge", "-p", patch, context=cluster)
+    wait_for(lambda: not _istiod_multiroot(mesh, cluster), what="istiod of %s without ISTIO_MULTIROOT_MESH" % cluster)
+
+
 def test_intermediate_rotation(mesh):
     """New intermediates from the same root (every cluster in one batch here; the root rotations below go cluster by cluster):
     0 failed requests, every chain new, the root unchanged; the same id again changes nothing; nothing due within 30 days
-    changes nothing either."""
+    changes nothing either. c1's istiod lacks ISTIO_MULTIROOT_MESH at first: --check says the precheck sets it and writes
+    nothing, the rotation sets it before anything else."""
+    _drop_multiroot(mesh, "c1")
+    writes = mesh.writes()
+    proc, recap = mesh.rotate({"rotate_ca_id": "int-1", "rotate_ca_batch": 3}, args=["--check"])
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    assert re.search(r"TASK \[meshops\.ambient_spire\.rotate_ca : Set ISTIO_MULTIROOT_MESH=true[^\n]*\nchanged: \[c1\]", proc.stdout), proc.stdout[-6000:]
+    assert mesh.writes() == writes and not _istiod_multiroot(mesh, "c1")
     root = mesh.tree_fingerprint("root/root-ca.crt")
     before = dict((c, (mesh.istiod(c), mesh.chains(c))) for c in CLUSTERS)
     mesh.reset_probe()
     proc, recap = mesh.rotate({"rotate_ca_id": "int-1", "rotate_ca_batch": 3})
     assert proc.returncode == 0, proc.stdout[-6000:]
     assert "PRIVATE KEY" not in proc.stdout + proc.stderr
+    assert all(_istiod_multiroot(mesh, c) for c in CLUSTERS)
     _no_failed_request(mesh)
     for cluster in CLUSTERS:
         roots, issuing = mesh.istiod(cluster)

@@ -89,7 +89,7 @@ def test_k8s_apply_results_give_their_changes():
         {"cluster": "c1", "kind": "ClusterSPIFFEID", "namespace": "", "name": "istio-ztunnel-reg", "action": "delete", "fields": []},
         {"cluster": "c1", "kind": "HelmRelease", "namespace": "gloo-mesh", "name": "gloo-operator", "action": "create", "fields": ["not installed"]},
         {"cluster": "c1", "kind": "Namespace", "namespace": "", "name": "istio-system", "action": "update",
-         "fields": ["metadata.labels['topology.istio.io/network']"]},
+         "fields": ['metadata.labels["topology.istio.io/network"]']},
         {"cluster": "c1", "kind": "Secret", "namespace": "istio-system", "name": "cacerts", "action": "update", "fields": ["data"]}]
 
 
