@@ -13,7 +13,7 @@ version_added: 0.1.0
 author:
   - meshops platform engineering (@meshops)
 description:
-  - From a workload of RV(meshops.ambient_spire.ca_rotation_info#module:info.workloads) (C(kind), C(namespace), C(name)), the
+  - From a workload of C(info.workloads) of M(meshops.ambient_spire.ca_rotation_info) (C(kind), C(namespace), C(name)), the
     definition that sets its pod template annotation C(kubectl.kubernetes.io/restartedAt) (the one of C(kubectl rollout restart),
     which operators leave alone) to a value; applying it again with the same value rolls nothing.
 options:
