@@ -47,6 +47,7 @@ except ImportError:  # pragma: no cover
     HAS_YAML = False
 
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client import K8sClientError, create_configuration
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_snapshot import status_message
 
 try:
     from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_MAP, AUTH_ARG_SPEC, AUTH_PROXY_HEADERS_SPEC
@@ -89,17 +90,6 @@ class ApiError(Exception):
 
 class UnknownKind(Exception):
     """The API server does not serve this apiVersion/kind (its CRD is missing or not established yet)."""
-
-
-def status_message(body):
-    """The message of a Kubernetes Status error body (bytes or text), or None."""
-    try:
-        doc = json.loads(body.decode("utf-8", "replace") if isinstance(body, bytes) else body)
-    except (TypeError, ValueError, AttributeError):
-        return None
-    if isinstance(doc, dict) and doc.get("kind") == "Status" and doc.get("message"):
-        return " ".join(str(doc["message"]).split())
-    return None
 
 
 # --- connection ---------------------------------------------------------------------------------------------------
