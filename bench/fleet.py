@@ -1,13 +1,14 @@
 #!/usr/bin/env python
 """Benchmark of a fleet: playbooks/site.yml first run and rerun, then the mesh check, on N emulated clusters.
 
-Usage: .venv/bin/python bench/fleet.py [--clusters 50] [--forks N] [--keep]
+Usage: .venv/bin/python bench/fleet.py [--clusters 50] [--forks N] [--runs first,rerun,mesh-check] [--keep]
 Starts one emulator with N clusters (cluster1..N), runs site.yml twice and playbooks/mesh_check.yml once, and prints for
 each run:
   wall       seconds of the run
   cpu        CPU seconds per cluster of ansible-playbook with its workers, module processes and helm runs (Ansible), and
              of the emulator process; with the CPU of each play of the run (bench/callback_plugins/play_cpu.py: pki,
-             install, link, mesh check...) per cluster, so that the share of each step shows
+             install, link, mesh check...) per cluster, so that the share of each step shows, and the share of the
+             controller process itself (the strategy's loop, templating, results) in it
   requests   API requests and writes per cluster (the emulator's counters; writes = client create/update/patch/delete
              without dryRun)
   runs       module runs per cluster by collection (kubernetes.core, community.crypto, this collection), a loop item or an
@@ -79,7 +80,8 @@ def runs_per_cluster(path, names):
 
 
 def play_cpu(path, count):
-    """[(play, CPU seconds per cluster)] from the play_cpu callback's file, plays of the same name added up."""
+    """[(play, CPU seconds per cluster, of which the controller process's own)] from the play_cpu callback's file, plays of the
+    same name added up."""
     try:
         with open(path) as handle:
             plays = json.load(handle)
@@ -87,11 +89,13 @@ def play_cpu(path, count):
         return []
     merged = []
     for entry in plays:
+        controller = entry.get("controller", 0.0)
         if merged and merged[-1][0] == entry["play"]:
             merged[-1][1] += entry["cpu"]
+            merged[-1][2] += controller
         else:
-            merged.append([entry["play"], entry["cpu"]])
-    return [(play, round(cpu / count, 2)) for play, cpu in merged if cpu >= 0.005 * count]
+            merged.append([entry["play"], entry["cpu"], controller])
+    return [(play, round(cpu / count, 2), round(controller / count, 2)) for play, cpu, controller in merged if cpu >= 0.005 * count]
 
 
 def run(handle, label, playbook, inventory, forks):
@@ -141,7 +145,8 @@ def report(figures):
     print("           API per cluster: %.1f requests, %.1f writes (most writes of one cluster: %d)" % (
         figures["requests_per_cluster"], figures["writes_per_cluster"], figures["max_writes_of_a_cluster"]))
     print("           module runs per cluster: %s" % ", ".join("%s %s" % item for item in figures["runs_per_cluster"].items()))
-    print("           Ansible CPU per cluster by play: %s" % "; ".join("%s %.2f s" % item for item in figures["plays"]), flush=True)
+    print("           Ansible CPU per cluster by play (of which the controller process): %s" % "; ".join(
+        "%s %.2f s (%.2f s)" % item for item in figures["plays"]), flush=True)
 
 
 def main():
@@ -149,6 +154,8 @@ def main():
     parser.add_argument("--clusters", type=int, default=50)
     parser.add_argument("--forks", type=int, default=0, help="default: the number of clusters")
     parser.add_argument("--keep", action="store_true", help="leave the emulator running (its directory is printed)")
+    parser.add_argument("--runs", type=lambda text: text.split(","), default=["first", "rerun", "mesh-check"],
+                        help="which runs, in order, of first,rerun,mesh-check (default: all three)")
     args = parser.parse_args()
     names = ["cluster%d" % (i + 1) for i in range(args.clusters)]
     forks = args.forks or args.clusters
@@ -159,7 +166,8 @@ def main():
     ok = True
     try:
         inventory = write_inventory(handle)
-        for label, playbook in (("first", "site.yml"), ("rerun", "site.yml"), ("mesh-check", "mesh_check.yml")):
+        runs = [run for run in (("first", "site.yml"), ("rerun", "site.yml"), ("mesh-check", "mesh_check.yml")) if run[0] in args.runs]
+        for label, playbook in runs:
             figures, proc = run(handle, label, playbook, inventory, forks)
             report(figures)
             if proc.returncode != 0:

@@ -30,9 +30,11 @@ from ansible.plugins.callback import CallbackBase
 
 
 def _cpu():
+    """(CPU of the controller process itself, CPU of the controller and its reaped children)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    controller = own.ru_utime + own.ru_stime
+    return controller, controller + children.ru_utime + children.ru_stime
 
 
 class CallbackModule(CallbackBase):
@@ -51,7 +53,8 @@ class CallbackModule(CallbackBase):
 
     def _close(self):
         now = _cpu()
-        self.plays.append({"play": self.current[0], "cpu": round(now - self.current[1], 2)})
+        self.plays.append({"play": self.current[0], "cpu": round(now[1] - self.current[1][1], 2),
+                           "controller": round(now[0] - self.current[1][0], 2)})
         return now
 
     def v2_playbook_on_play_start(self, play):

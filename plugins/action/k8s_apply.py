@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import subprocess
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.parameters import remove_values
@@ -62,6 +63,13 @@ class ActionModule(ActionBase):
             return open_url(url, timeout=params["request_timeout"]).read()
         return fetch
 
+    @staticmethod
+    def _run_command(environ):
+        def run_command(argv, env):
+            proc = subprocess.run(argv, env=dict(environ, **env), capture_output=True, text=True, check=False)
+            return proc.returncode, proc.stdout, proc.stderr
+        return run_command
+
     def run(self, tmp=None, task_vars=None):
         super(ActionModule, self).run(tmp, task_vars)
         validation, params = self.validate_argument_spec(argument_spec=_k8s_apply.argument_spec())
@@ -71,7 +79,7 @@ class ActionModule(ActionBase):
             return self._execute_module(module_name=MODULE, module_args=self._task.args, task_vars=task_vars)
         hidden = set(validation._no_log_values) | sensitive_values(params) | _k8s_apply.secret_data_values(params)  # pylint: disable=protected-access
         result = _k8s_apply.converge(params, check_mode=self._task.check_mode, diff=self._task.diff, fetch_url=self._fetch_url(params),
-                                     environ=environ)
+                                     environ=environ, run_command=self._run_command(environ))
         result = remove_values(result, hidden)
         result.setdefault("changed", False)
         return result

@@ -12,8 +12,9 @@ One ``Applier`` per cluster and module run:
 2. ``compare_secrets``: Secrets given by a digest of their data (``_k8s_state.content_digest``), not the data: which of
    them a task carrying the data (with ``no_log``) has to apply.
 3. ``check_releases``: Helm releases from their release records: converged when the last revision is deployed with the
-   same chart, version and values digest; otherwise the Helm task has to run (install, upgrade, or the recovery of a
-   revision left pending or failed).
+   same chart, version and values digest; otherwise Helm has to run (install, upgrade, or the recovery of a revision left
+   pending or failed): ``install_releases`` with the run's ``helm`` options (``_helm_install``, one helm process per
+   release that differs), else a task after this one.
 4. ``prune``: objects selected by a name prefix that are no longer wanted.
 5. ``wait``: readiness, re-read every ``delay`` seconds up to ``retries`` times: pods of components, conditions and
    fields of applied objects, and the workloads of converged releases (as ``helm --wait`` judges them).
@@ -29,8 +30,10 @@ import tarfile
 import time
 
 from ansible_collections.meshops.ambient_spire.plugins.module_utils import _k8s_state as state
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._helm_install import HelmError, HelmInstaller, helm_environment
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client import K8sClientError, auth_argument_spec
-from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_rest import YAML_LOADER, ApiError, KubeApi, UnknownKind, connect
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_rest import (
+    YAML_LOADER, ApiError, KubeApi, UnknownKind, auth_from_params, connect)
 
 try:
     import yaml
@@ -87,6 +90,7 @@ class Applier(object):
         self.applied = []
         self.crd_groups = set()
         self.releases = {}
+        self.listed = {}
 
     # --- reporting ---
 
@@ -196,21 +200,40 @@ class Applier(object):
 
     # --- Helm releases ---
 
+    def release_records(self, release):
+        doc = self.api.get("/api/v1/namespaces/%s/secrets" % release["namespace"], {"labelSelector": "owner=helm,name=%s" % release["name"]})
+        return (doc or {}).get("items") or []
+
+    def forget_record(self, name, namespace):
+        self.api.request("DELETE", "/api/v1/namespaces/%s/secrets/%s" % (namespace, name), allow=(404,), retry_conflict=True)
+
+    def _release_state(self, release):
+        chart_name, chart_version = _chart_identity(release.get("chart_ref"), release.get("chart_version"))
+        found = state.release_state(self.release_records(release), chart_name, chart_version, values_digest(release))
+        self.releases[release["name"]] = dict(found, namespace=release["namespace"])
+        return dict((key, value) for key, value in found.items() if key != "manifest")
+
     def check_releases(self, releases):
         """{name: {state, revision, converged, reasons, chart}} of each release, from its release records."""
         result = {}
         for release in releases:
-            chart_name, chart_version = _chart_identity(release.get("chart_ref"), release.get("chart_version"))
-            doc = self.api.get("/api/v1/namespaces/%s/secrets" % release["namespace"],
-                               {"labelSelector": "owner=helm,name=%s" % release["name"]})
-            found = state.release_state((doc or {}).get("items") or [], chart_name, chart_version, release["values_digest"])
-            self.releases[release["name"]] = dict(found, namespace=release["namespace"])
-            result[release["name"]] = dict((key, value) for key, value in found.items() if key != "manifest")
+            found = result[release["name"]] = self._release_state(release)
             if not found["converged"]:
                 action = "install" if found["state"] == "missing" else ("recover" if found["state"] != "deployed" else "upgrade")
                 self.changes.append({"kind": "HelmRelease", "name": release["name"], "namespace": release["namespace"],
                                      "action": action, "fields": found["reasons"]})
         return result
+
+    def install_releases(self, releases, installer):
+        """helm upgrade --install of the releases check_releases found not converged, in order; returns {name: what helm
+        did} and updates the releases' state (so that the wait covers their workloads). Raises HelmError."""
+        done = {}
+        for release in releases:
+            if self.releases[release["name"]]["converged"]:
+                continue
+            done[release["name"]] = installer.install(release, self.release_records, self.forget_record)
+            self._release_state(release)
+        return done
 
     # --- prune ---
 
@@ -236,9 +259,11 @@ class Applier(object):
     # --- readiness ---
 
     def _object_rules(self, rules):
-        """[(rule, [applied objects it covers])]."""
+        """[(rule, [applied objects it covers])] of the rules on applied objects (those with `all` list their kind)."""
         covered = []
         for rule in rules:
+            if rule.get("all"):
+                continue
             objects = [obj for obj in self.applied if obj.get("kind") == rule["kind"]
                        and (not rule.get("api_version") or obj.get("apiVersion") == rule["api_version"])
                        and (not rule.get("name") or _meta(obj).get("name") == rule["name"])]
@@ -263,8 +288,26 @@ class Applier(object):
                     fresh.append({"apiVersion": api_version, "kind": kind, "metadata": _meta(obj), "status": {}})
         return fresh
 
-    def _not_ready(self, pods_rules, object_rules, release_names, first):
+    def _list_kind(self, rule):
+        """Every object of a rule's kind (in its namespace, when given) with the rule's match_fields; [] when the kind is not
+        served (check mode before its CRD)."""
+        probe = {"apiVersion": rule["api_version"], "kind": rule["kind"], "metadata": {"name": "x", "namespace": rule.get("namespace")}}
+        try:
+            collection = self._path(probe).rsplit("/", 1)[0]
+        except UnknownKind:
+            return []
+        items = (self.api.get(collection) or {}).get("items") or []
+        return [dict(item, apiVersion=rule["api_version"], kind=rule["kind"]) for item in items
+                if all(state.field_value(item, path) == value for path, value in (rule.get("match_fields") or {}).items())]
+
+    def _not_ready(self, pods_rules, object_rules, release_names, first, kind_rules=()):
         problems = []
+        for index, rule in enumerate(kind_rules):
+            self.listed[index] = self._list_kind(rule)
+            for obj in self.listed[index]:
+                problem = state.object_not_ready(obj, rule.get("condition"), rule.get("fields") or [])
+                if problem:
+                    problems.append(problem)
         namespaces = {}
         for component in pods_rules:
             namespaces.setdefault(component["namespace"], []).append(component)
@@ -300,12 +343,13 @@ class Applier(object):
     def wait(self, rules):
         """(ready, not ready lines, attempts, seconds): pods, applied objects, and the converged releases' workloads."""
         object_rules = self._object_rules(rules.get("objects") or [])
+        kind_rules = [rule for rule in rules.get("objects") or [] if rule.get("all")]
         release_names = [name for name, release in self.releases.items() if release["converged"]] if rules.get("releases", True) else []
         retries = 1 if self.check_mode else max(int(rules.get("retries") or 1), 1)
         start = self.clock()
         problems = []
         for attempt in range(1, retries + 1):
-            problems = self._not_ready(rules.get("pods") or [], object_rules, release_names, first=attempt == 1)
+            problems = self._not_ready(rules.get("pods") or [], object_rules, release_names, first=attempt == 1, kind_rules=kind_rules)
             if not problems:
                 return True, [], attempt, round(self.clock() - start, 1)
             if attempt < retries:
@@ -314,9 +358,14 @@ class Applier(object):
 
     def waited_objects(self, rules):
         """kind, name, namespace and status of the objects the wait rules cover (e.g. ClusterSPIFFEIDs with status.stats)."""
-        seen = []
-        for dummy, objects in self._object_rules(rules.get("objects") or []):
+        seen, keys = [], set()
+        # the listed objects first: read at the last attempt, they are the freshest
+        groups = [self.listed[index] for index in sorted(self.listed)] + [objects for dummy, objects in self._object_rules(rules.get("objects") or [])]
+        for objects in groups:
             for obj in objects:
+                if object_key(obj) in keys:
+                    continue
+                keys.add(object_key(obj))
                 entry = {"kind": obj.get("kind"), "name": _meta(obj).get("name"), "status": obj.get("status") or {}}
                 if _meta(obj).get("namespace"):
                     entry["namespace"] = _meta(obj)["namespace"]
@@ -365,18 +414,44 @@ def read_sources(sources, fetch_url=None):
     return manifests
 
 
-def run(api, params, check_mode=False, diff=False, fetch_url=None, sleep=time.sleep):
-    """One module run: apply, compare secrets, check releases, prune, then (unless something is deferred to other tasks)
-    apply what comes after the releases and wait. Returns the result dict. Raises ApplyError."""
+def values_digest(release):
+    """The digest a release's record must have: the one given, else that of the values given."""
+    return release.get("values_digest") or state.content_digest(release.get("values") or {})
+
+
+def _installer(params, run_command, environ, sleep):
+    """The HelmInstaller of the run's helm options, with the connection of its auth options; (installer, files to delete)."""
+    options = params.get("helm") or {}
+    env, flags, files = helm_environment(*auth_from_params(params, environ))
+    return HelmInstaller(run_command, options.get("binary_path"), env, flags, timeout=options.get("timeout"),
+                         recover_pending=options.get("recover_pending", True), attempts=params.get("api_attempts"),
+                         delay=params.get("api_retry_delay"), sleep=sleep), files
+
+
+def run(api, params, check_mode=False, diff=False, fetch_url=None, sleep=time.sleep, run_command=None, environ=None):
+    """One module run: apply, compare secrets, check releases (and with the helm option, install those that differ), prune,
+    then (unless something is deferred to other tasks) apply what comes after the releases and wait. Returns the result
+    dict. Raises ApplyError."""
     applier = Applier(api, params.get("cluster") or "?", params.get("field_manager") or DEFAULT_FIELD_MANAGER, check_mode, diff, sleep=sleep)
     result = {}
     try:
         applier.apply(read_sources(params.get("src") or [], fetch_url) + list(params.get("definitions") or []))
         secrets = applier.compare_secrets(params.get("secrets") or [])
         releases = applier.check_releases(params.get("releases") or [])
+        helm_runs = params.get("helm") is not None
+        if helm_runs and not check_mode and not secrets and not all(release["converged"] for release in releases.values()):
+            installer, files = _installer(params, run_command, environ, sleep)
+            try:
+                result["helm"] = applier.install_releases(params["releases"], installer)
+            finally:
+                for path in files:
+                    os.unlink(path)
+            releases = dict((name, dict((key, value) for key, value in found.items() if key != "manifest"))
+                            for name, found in applier.releases.items())
         if params.get("prune"):
             applier.prune(params["prune"])
-        deferred = bool(secrets) or not all(release["converged"] for release in releases.values())
+        # in check mode, releases that this run's helm would install are not left to other tasks
+        deferred = bool(secrets) or not (helm_runs and check_mode or all(release["converged"] for release in releases.values()))
         result.update(secrets_to_apply=secrets, releases=releases, deferred=deferred)
         wait = params.get("wait")
         if not deferred:
@@ -388,7 +463,7 @@ def run(api, params, check_mode=False, diff=False, fetch_url=None, sleep=time.sl
             result["objects"] = applier.waited_objects(wait)
     except ApiError as exc:
         raise ApplyError("cluster %s: %s" % (applier.cluster, exc), exc.attempts)
-    except UnknownKind as exc:
+    except (UnknownKind, HelmError) as exc:
         raise ApplyError("cluster %s: %s" % (applier.cluster, exc))
     result.update(changed=applier.changed, changes=applier.changes,
                   api={"requests": api.requests, "writes": api.writes, "retries": len(api.retried)})
@@ -405,13 +480,15 @@ def retried_warning(cluster, retried):
     return "cluster %s: %d request(s) sent again after transient errors, the last: %s" % (cluster, len(retried), retried[-1])
 
 
-def converge(params, check_mode=False, diff=False, fetch_url=None, environ=None, connection=None):
-    """The k8s_apply result for validated params: connect, run, and on failure {failed, msg[, attempts]}."""
+def converge(params, check_mode=False, diff=False, fetch_url=None, environ=None, connection=None, run_command=None):
+    """The k8s_apply result for validated params: connect, run, and on failure {failed, msg[, attempts]}.
+    run_command(argv, env) -> (rc, stdout, stderr) runs helm (with the helm option)."""
     cluster = params.get("cluster") or params.get("context") or "(current context)"
     try:
         connection = connection or connect(params, environ)
         api = KubeApi(connection, attempts=params["api_attempts"], delay=params["api_retry_delay"], timeout=params["request_timeout"])
-        return run(api, dict(params, cluster=cluster), check_mode=check_mode, diff=diff, fetch_url=fetch_url)
+        return run(api, dict(params, cluster=cluster), check_mode=check_mode, diff=diff, fetch_url=fetch_url, run_command=run_command,
+                   environ=environ)
     except ApplyError as exc:
         failure = {"failed": True, "msg": str(exc)}
         if exc.attempts:
@@ -436,7 +513,12 @@ def argument_spec():
         releases={"type": "list", "elements": "dict", "default": [], "options": {
             "name": {"type": "str", "required": True}, "namespace": {"type": "str", "required": True},
             "chart_ref": {"type": "str", "required": True}, "chart_version": {"type": "str"},
-            "values_digest": {"type": "str", "required": True}}},
+            "chart_repo_url": {"type": "str"}, "create_namespace": {"type": "bool", "default": False},
+            "values": {"type": "dict"}, "values_digest": {"type": "str"}},
+            "required_one_of": [["values", "values_digest"]]},
+        helm={"type": "dict", "options": {
+            "binary_path": {"type": "path"}, "timeout": {"type": "str", "default": "5m"},
+            "recover_pending": {"type": "bool", "default": True}}},
         after_releases={"type": "list", "elements": "dict", "default": []},
         prune={"type": "list", "elements": "dict", "default": [], "options": {
             "api_version": {"type": "str", "required": True}, "kind": {"type": "str", "required": True},
@@ -451,7 +533,10 @@ def argument_spec():
                 "labels": {"type": "dict", "required": True}}},
             "objects": {"type": "list", "elements": "dict", "default": [], "options": {
                 "kind": {"type": "str", "required": True}, "api_version": {"type": "str"}, "name": {"type": "str"},
-                "condition": {"type": "dict"}, "fields": {"type": "list", "elements": "str", "default": []}}},
+                "condition": {"type": "dict"}, "fields": {"type": "list", "elements": "str", "default": []},
+                "all": {"type": "bool", "default": False}, "namespace": {"type": "str"},
+                "match_fields": {"type": "dict", "default": {}}},
+                "required_if": [["all", True, ["api_version"]]]},
             "releases": {"type": "bool", "default": True}}},
         field_manager={"type": "str", "default": DEFAULT_FIELD_MANAGER},
         api_attempts={"type": "int", "default": 3},

@@ -19,8 +19,9 @@ description:
   - Compares Secrets given by a digest of their data (O(secrets)), so that the data travel only through a task that
     runs with C(no_log); returns those to apply in RV(secrets_to_apply).
   - Reads the records of Helm releases (O(releases)) and says which are converged (last revision deployed, same chart,
-    version and values digest) in RV(releases); the others are left to the Helm task (install, upgrade, or the recovery
-    of a revision left pending or failed).
+    version and values digest) in RV(releases). With O(helm), installs or upgrades the others itself, in order, with one
+    C(helm upgrade --install --atomic --wait) each, after forgetting the revisions an interrupted run left pending or
+    failed (O(helm.recover_pending)); without it they are left to a Helm task (RV(deferred)).
   - When neither a Secret nor a release is left to other tasks (RV(deferred) false), applies O(after_releases) and waits
     for O(wait) (pods of components, conditions and fields of the applied objects, the workloads of the converged
     releases as C(helm --wait) judges them), re-reading every O(wait.delay) seconds up to O(wait.retries) times; it does
@@ -109,10 +110,44 @@ options:
       chart_version:
         description: Chart version; without it (and without a local chart) a release is never taken as converged.
         type: str
-      values_digest:
-        description: C(values | meshops.ambient_spire.k8s_digest) of the release values.
+      chart_repo_url:
+        description: Chart repository of a chart given by name (C(helm --repo)), for O(helm).
         type: str
-        required: true
+      create_namespace:
+        description: Create the release namespace when it is missing (C(helm --create-namespace)), for O(helm).
+        type: bool
+        default: false
+      values:
+        description:
+          - The release values, which O(helm) installs (written to a file only the user can read, deleted afterwards).
+          - Run a task whose values carry a secret (a license key) with C(no_log).
+        type: dict
+      values_digest:
+        description:
+          - C(values | meshops.ambient_spire.k8s_digest) of the release values, to compare without the values in the task's
+            arguments; by default the digest of O(releases[].values). One of the two is required.
+        type: str
+  helm:
+    description:
+      - Install or upgrade the O(releases) that are not converged, in this run, when no Secret of O(secrets) is left to
+        apply. Helm reaches the cluster with the connection options, as C(kubernetes.core.helm) passes them. In check mode
+        nothing runs; RV(changes) lists the releases that would be installed or upgraded.
+    type: dict
+    suboptions:
+      binary_path:
+        description: The helm binary (default C(helm) in E(PATH)).
+        type: path
+      timeout:
+        description: C(helm --timeout) of each install or upgrade (a Go duration).
+        type: str
+        default: 5m
+      recover_pending:
+        description:
+          - Forget (delete the records of) revisions left C(pending-*), C(failed) or C(uninstalling) by an interrupted run before
+            Helm runs, so that it goes on from the last deployed revision or installs afresh. When false, such a revision
+            fails the run, naming it.
+        type: bool
+        default: true
   after_releases:
     description: Manifests applied once every release is converged and every Secret holds its data (else RV(deferred)).
     type: list
@@ -206,6 +241,19 @@ options:
             type: list
             elements: str
             default: []
+          all:
+            description:
+              - Every object of the kind on the cluster (listed at each read), not only those this run applied; for
+                example the ClusterSPIFFEIDs a chart rendered beside the applied ones. Needs O(wait.objects[].api_version).
+            type: bool
+            default: false
+          namespace:
+            description: With O(wait.objects[].all), only the objects of this namespace.
+            type: str
+          match_fields:
+            description: With O(wait.objects[].all), only the objects with these values at these dotted paths (C(spec.className)).
+            type: dict
+            default: {}
       releases:
         description: Wait for the workloads (Deployments, StatefulSets, DaemonSets) of the converged O(releases).
         type: bool
@@ -286,6 +334,11 @@ releases:
   description: Per release of O(releases), C(state) (C(missing), C(deployed) or the last revision's status), C(revision), C(chart), C(converged) and C(reasons).
   returned: always
   type: dict
+helm:
+  description: Per release that O(helm) installed or upgraded, C(command) (without the values), C(forgotten) (records of
+    revisions left pending or failed that were deleted first) and C(attempts).
+  returned: when Helm ran
+  type: dict
 deferred:
   description: A Secret or a release is left to other tasks; O(after_releases) and O(wait) were not done.
   returned: always
@@ -345,7 +398,8 @@ def main():
     module = ApplyModule(argument_spec=_k8s_apply.argument_spec(), supports_check_mode=True)
     if not _k8s_rest.HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"))
-    result = _k8s_apply.converge(module.params, check_mode=module.check_mode, diff=module._diff, fetch_url=_fetch_url(module))
+    result = _k8s_apply.converge(module.params, check_mode=module.check_mode, diff=module._diff, fetch_url=_fetch_url(module),
+                                 run_command=lambda argv, env: module.run_command(argv, environ_update=env))
     if result.pop("failed", False):
         module.fail_json(**result)
     module.exit_json(**result)

@@ -4,6 +4,7 @@ __metaclass__ = type
 
 import base64
 import copy
+import json
 import os
 import sys
 
@@ -262,3 +263,145 @@ def test_a_packaged_chart_gives_its_name_and_version(tmp_path):
     assert _chart_identity(str(path), "0.25.0") == ("spire", "0.25.0")
     (tmp_path / "broken.tgz").write_bytes(b"not a tar file")
     assert _chart_identity(str(tmp_path / "broken.tgz"), None) == ("broken.tgz", None)
+
+
+# --- Helm: the releases that differ installed in the same run (the helm option) ---
+
+class FakeHelm(object):
+    """helm upgrade --install as a run_command: records argv, env and the values file; the release becomes deployed (a
+    record with the values, its Deployment ready) unless a failure is queued."""
+
+    def __init__(self, cluster, failures=()):
+        self.cluster = cluster
+        self.failures = list(failures)
+        self.calls = []
+
+    def __call__(self, argv, env):
+        values_path = argv[argv.index("--values") + 1]
+        with open(values_path) as handle:
+            values = json.load(handle)
+        self.calls.append({"argv": argv, "env": env, "values": values, "mode": os.stat(values_path).st_mode & 0o777})
+        if self.failures:
+            return 1, "", self.failures.pop(0)
+        revision = 1 + max([int(obj["metadata"]["labels"]["version"]) for key, obj in self.cluster.objects.items()
+                            if "/secrets/sh.helm.release" in key] or [0])
+        record = release_secret(argv[3], revision, "deployed", config=values, manifest=WORKLOAD_MANIFEST)
+        record.update(apiVersion="v1", kind="Secret")
+        record["metadata"]["namespace"] = argv[argv.index("--namespace") + 1]
+        self.cluster.add(record)
+        self.cluster.add(deployment(True))
+        return 0, "Release %s has been upgraded." % argv[3], ""
+
+
+SPIRE_VALUES = {"global": {"spire": {"trustDomain": "c1.example"}}}
+
+
+def helm_release():
+    return {"name": "spire", "namespace": "spire-server", "chart_ref": "spire", "chart_version": "0.24.2",
+            "chart_repo_url": "https://charts.example/", "create_namespace": True, "values": SPIRE_VALUES}
+
+
+def run_helm(cluster, helm, params, check_mode=False, attempts=3):
+    sleeps = []
+    params = dict({"cluster": "c1", "helm": {"timeout": "5m", "recover_pending": True}, "api_attempts": attempts, "api_retry_delay": 2}, **params)
+    result = _k8s_apply.run(api(cluster, attempts=attempts, sleeps=sleeps), params, check_mode=check_mode, sleep=sleeps.append,
+                            run_command=helm, environ={})
+    return result, sleeps
+
+
+def test_helm_installs_a_missing_release_with_one_process_then_waits_for_its_workloads():
+    cluster = FakeCluster({"apps/v1": {"Deployment": ("deployments", True)}})
+    helm = FakeHelm(cluster)
+    result, _sleeps = run_helm(cluster, helm, {"releases": [helm_release()], "after_releases": [NAMESPACE], "wait": {"retries": 2}})
+    assert len(helm.calls) == 1
+    call = helm.calls[0]
+    assert call["argv"][:6] == ["helm", "upgrade", "--install", "spire", "spire", "--namespace"]
+    for flags in (["--atomic"], ["--wait"], ["--timeout", "5m"], ["--version", "0.24.2"], ["--repo", "https://charts.example/"],
+                  ["--create-namespace"]):
+        index = call["argv"].index(flags[0])
+        assert call["argv"][index:index + len(flags)] == flags
+    # the values travel through a file only the user can read, removed afterwards
+    assert call["values"] == SPIRE_VALUES and call["mode"] == 0o600
+    assert not os.path.exists(call["argv"][call["argv"].index("--values") + 1])
+    assert result["helm"]["spire"]["attempts"] == 1 and result["helm"]["spire"]["forgotten"] == []
+    assert result["releases"]["spire"]["converged"] and not result["deferred"] and result["ready"] is True
+    assert [change["action"] for change in result["changes"]] == ["install", "create"]
+    # the next run reads a converged release: no helm, no write
+    before = len(writes(cluster))
+    result, _sleeps = run_helm(cluster, helm, {"releases": [helm_release()], "after_releases": [NAMESPACE]})
+    assert len(helm.calls) == 1 and not result["changed"] and "helm" not in result and len(writes(cluster)) == before
+
+
+def test_helm_upgrades_a_release_whose_values_differ_and_not_in_check_mode():
+    cluster = FakeCluster({"apps/v1": {"Deployment": ("deployments", True)}})
+    with_release(cluster, values={"a": 1})
+    helm = FakeHelm(cluster)
+    result, _sleeps = run_helm(cluster, helm, {"releases": [helm_release()], "after_releases": [NAMESPACE]}, check_mode=True)
+    # check mode: nothing runs, nothing is written, the upgrade and what follows are predicted
+    assert helm.calls == [] and writes(cluster) == [] and not result["deferred"]
+    assert [(change["kind"], change["action"]) for change in result["changes"]] == [("HelmRelease", "upgrade"), ("Namespace", "create")]
+    result, _sleeps = run_helm(cluster, helm, {"releases": [helm_release()]})
+    assert len(helm.calls) == 1 and result["releases"]["spire"]["revision"] == 2 and result["releases"]["spire"]["converged"]
+
+
+def test_helm_forgets_revisions_left_pending_or_failed_first_or_names_them():
+    cluster = FakeCluster({"apps/v1": {"Deployment": ("deployments", True)}})
+    with_release(cluster, status="pending-upgrade")
+    helm = FakeHelm(cluster)
+    pending = r"release spire-server/spire: revisions sh.helm.release.v1.spire.v1 are left pending or failed by an interrupted run"
+    with pytest.raises(_k8s_apply.ApplyError, match=pending):
+        run_helm(cluster, helm, {"releases": [helm_release()], "helm": {"recover_pending": False, "timeout": "5m"}})
+    assert helm.calls == [] and writes(cluster) == []
+    result, _sleeps = run_helm(cluster, helm, {"releases": [helm_release()]})
+    assert ("DELETE", "/api/v1/namespaces/spire-server/secrets/sh.helm.release.v1.spire.v1") in writes(cluster)
+    assert result["helm"]["spire"]["forgotten"] == ["sh.helm.release.v1.spire.v1"] and len(helm.calls) == 1
+    assert result["changes"][0]["action"] == "recover" and result["releases"]["spire"]["converged"]
+
+
+def test_helm_environment_points_helm_at_the_tasks_connection():
+    from ansible_collections.meshops.ambient_spire.plugins.module_utils import _helm_install
+    kubeconfig = {"apiVersion": "v1", "kind": "Config", "users": [{"name": "u", "user": {"token": "s3cret"}}]}
+    env, flags, files = _helm_install.helm_environment(
+        {"kubeconfig": kubeconfig, "context": "c1", "verify_ssl": False, "ssl_ca_cert": "/ca.crt"},
+        {"Impersonate-User": "admin", "Impersonate-Group": ["g1", "g2"]})
+    try:
+        assert env["KUBECONFIG"] == files[0] and os.stat(files[0]).st_mode & 0o777 == 0o600
+        with open(files[0]) as handle:
+            assert json.load(handle) == kubeconfig
+        assert env["HELM_KUBECONTEXT"] == "c1" and env["HELM_KUBEINSECURE_SKIP_TLS_VERIFY"] == "true" and env["HELM_KUBECAFILE"] == "/ca.crt"
+        assert flags == ["--kube-as-user", "admin", "--kube-as-group", "g1", "--kube-as-group", "g2"]
+    finally:
+        for path in files:
+            os.unlink(path)
+    env, flags, files = _helm_install.helm_environment({"kubeconfig": "~/kc", "host": "https://h", "api_key": "t"}, {})
+    assert env == {"KUBECONFIG": os.path.expanduser("~/kc"), "HELM_KUBEAPISERVER": "https://h", "HELM_KUBETOKEN": "t"}
+    assert flags == [] and files == []
+
+
+def test_a_kubeconfig_dict_given_to_helm_is_removed_after_the_run(tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    cluster = FakeCluster({"apps/v1": {"Deployment": ("deployments", True)}})
+    helm = FakeHelm(cluster)
+    run_helm(cluster, helm, {"releases": [helm_release()], "kubeconfig": {"apiVersion": "v1", "kind": "Config"}})
+    assert helm.calls[0]["env"]["KUBECONFIG"].startswith(str(tmp_path)) and os.listdir(str(tmp_path)) == []
+
+
+def test_helm_retries_a_failed_install_and_a_last_failure_says_what_helm_said():
+    cluster = FakeCluster({"apps/v1": {"Deployment": ("deployments", True)}})
+    helm = FakeHelm(cluster, failures=["Error: context deadline exceeded"])
+    result, sleeps = run_helm(cluster, helm, {"releases": [helm_release()]})
+    assert len(helm.calls) == 2 and result["helm"]["spire"]["attempts"] == 2 and 2 in sleeps
+    cluster.objects.clear()
+    helm = FakeHelm(cluster, failures=["Error: one", "Error: two", "Error: UPGRADE FAILED: timed out waiting for the condition"])
+    last = r"cluster c1: helm upgrade --install spire in spire-server failed after 3 attempt\(s\), exit 1: Error: UPGRADE FAILED: timed out"
+    with pytest.raises(_k8s_apply.ApplyError, match=last):
+        run_helm(cluster, helm, {"releases": [helm_release()]})
+    assert len(helm.calls) == 3
+
+
+def test_helm_waits_for_the_secrets_left_to_another_task():
+    cluster = FakeCluster({"apps/v1": {"Deployment": ("deployments", True)}})
+    helm = FakeHelm(cluster)
+    secret = {"name": "spire-upstream-ca", "namespace": "spire-server", "data_digest": _k8s_state.content_digest({"tls.crt": "eA=="})}
+    result, _sleeps = run_helm(cluster, helm, {"releases": [helm_release()], "secrets": [secret]})
+    assert helm.calls == [] and result["deferred"] and result["secrets_to_apply"] == ["spire-server/spire-upstream-ca"]

@@ -109,7 +109,7 @@ def _role_variables(renderer, tmp_path):
     pki.mkdir(exist_ok=True)
     (pki / "root-ca-bundle.pem").write_text("a bundle")
     variables.update(inventory_hostname="cluster1", pki_dir=str(pki), mesh_istio_version="1.27.3-patch0", mesh_license_key="k",
-                     ansible_check_mode=True, eastwest_all_peers=[], helm_release_result={})
+                     ansible_check_mode=True, eastwest_all_peers=[])
     return variables
 
 
@@ -209,6 +209,9 @@ def _k8s_apply_uses(uses, renderer, args, variables, where):
         uses.add(rule["kind"], None, ("list",), where + " wait")
     for release in _rendered_option(renderer, args, "releases", variables) or []:
         uses.add("Secret", _render(renderer, release["namespace"], variables), ("list",), where + " Helm release records")
+        if args.get("helm"):
+            # records of revisions left pending or failed are forgotten before helm runs
+            uses.add("Secret", _render(renderer, release["namespace"], variables), ("delete",), where + " Helm records forgotten")
     for secret in _rendered_option(renderer, args, "secrets", variables) or []:
         uses.add("Secret", _render(renderer, secret["namespace"], variables), ("get",), where + " Secrets compared")
     for rule in _rendered_option(renderer, args, "prune", variables) or []:
