@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark of a fleet: playbooks/site.yml first run and rerun, then the mesh check, on N emulated clusters.
 
-Usage: .venv/bin/python bench/fleet.py [--clusters 50] [--forks N] [--runs first,rerun,mesh-check] [--keep]
+Usage: .venv/bin/python bench/fleet.py [--clusters 50] [--forks N] [--runs first,rerun,mesh-check] [--join] [--keep]
 Starts one emulator with N clusters (cluster1..N), runs site.yml twice and playbooks/mesh_check.yml once, and prints for
 each run:
   wall       seconds of the run
@@ -15,7 +15,9 @@ each run:
              `until` attempt being one run (bench/callback_plugins/action_counts.py); k8s_apply runs in the worker process
              (its action plugin) and counts as a run too
 then the remote peer Gateways (istio-remote-peer-*: N x (N - 1) expected) and how many are PeerConnected, the mesh check's
-verdict, and the emulator's peak memory (VmHWM). Targets (issue 13): Ansible CPU per cluster <= 8 s on a first run and
+verdict, and the emulator's peak memory (VmHWM). With --join, cluster N+1 (served by the emulator from the start, idle) then
+joins: site.yml over the N+1 clusters, with the writes on the new cluster and on each existing one (issue 13: only its
+peer Gateway of the new cluster). Targets (issue 13): Ansible CPU per cluster <= 8 s on a first run and
 <= 4 s on a rerun, flat in N; a rerun sends no write; the mesh check of 50 clusters in <= 30 s wall.
 The machine is shared: the load average is printed before and after; CPU seconds and requests per cluster do not depend
 on the number of cores, wall times do.
@@ -98,9 +100,8 @@ def play_cpu(path, count):
     return [(play, round(cpu / count, 2), round(controller / count, 2)) for play, cpu, controller in merged if cpu >= 0.005 * count]
 
 
-def run(handle, label, playbook, inventory, forks):
-    """One ansible-playbook run with the bench callbacks; its figures."""
-    names = handle.clusters
+def run(handle, label, playbook, inventory, forks, names):
+    """One ansible-playbook run over the clusters `names` with the bench callbacks; its figures."""
     counts_file = os.path.join(handle.base_dir, "counts-%s.json" % label)
     plays_file = os.path.join(handle.base_dir, "plays-%s.json" % label)
     before, cpu_before, emulator_before = counters(handle), children_cpu(), process_cpu(handle.state["pid"])
@@ -124,11 +125,43 @@ def run(handle, label, playbook, inventory, forks):
     return figures, proc
 
 
-def peer_gateways(handle):
-    """(istio-remote-peer-* Gateways, those with PeerConnected=True) over every cluster."""
+def fleet_inventory(handle, names):
+    """write_inventory's inventory with the hosts `names` only (the emulator may serve one more, the cluster that joins)."""
+    path = write_inventory(handle)
+    with open(path) as handle_file:
+        data = json.load(handle_file)
+    group = data["all"]["children"]["k8s_clusters"]
+    group["hosts"] = dict((name, group["hosts"][name]) for name in names)
+    target = os.path.join(handle.base_dir, "inventory-%d.json" % len(names))
+    with open(target, "w") as handle_file:
+        json.dump(data, handle_file)
+    return target
+
+
+def join(handle, names, forks):
+    """Cluster N+1 joins a converged fleet of N: site.yml over N+1. Prints the figures of the run, the writes on the new
+    cluster and on each existing one (expected: one each, its peer Gateway of the new cluster); True when so."""
+    new = handle.clusters[-1]
+    everyone = names + [new]
+    before = counters(handle)
+    figures, proc = run(handle, "join", "site.yml", fleet_inventory(handle, everyone), forks + 1, everyone)
+    report(figures)
+    after = counters(handle)
+    existing = sorted(after[c][1] - before[c][1] for c in names)
+    print("           %s joined: %d writes on it; writes on each of the %d others: min %d, max %d (expected 1: its peer Gateway)" % (
+        new, after[new][1] - before[new][1], len(names), existing[0], existing[-1]), flush=True)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-2000:])
+    total, connected = peer_gateways(handle, everyone)
+    print("remote peer Gateways after the join: %d (expected %d), PeerConnected: %d" % (total, len(everyone) * len(names), connected))
+    return proc.returncode == 0 and existing[0] == existing[-1] == 1 and total == connected == len(everyone) * len(names)
+
+
+def peer_gateways(handle, names):
+    """(istio-remote-peer-* Gateways, those with PeerConnected=True) over the clusters `names`."""
     from kubernetes import client  # pylint: disable=import-outside-toplevel
     total = connected = 0
-    for name in handle.clusters:
+    for name in names:
         api = client.CustomObjectsApi(handle.client(name))
         items = api.list_cluster_custom_object("gateway.networking.k8s.io", "v1", "gateways")["items"]
         for gateway in items:
@@ -154,6 +187,8 @@ def main():
     parser.add_argument("--clusters", type=int, default=50)
     parser.add_argument("--forks", type=int, default=0, help="default: the number of clusters")
     parser.add_argument("--keep", action="store_true", help="leave the emulator running (its directory is printed)")
+    parser.add_argument("--join", action="store_true",
+                        help="after the runs, cluster N+1 joins: site.yml over the N+1 clusters (the writes on each cluster are printed)")
     parser.add_argument("--runs", type=lambda text: text.split(","), default=["first", "rerun", "mesh-check"],
                         help="which runs, in order, of first,rerun,mesh-check (default: all three)")
     args = parser.parse_args()
@@ -161,14 +196,14 @@ def main():
     forks = args.forks or args.clusters
     print("fleet of %d emulated clusters on %d cores, forks %d; load average %s" % (args.clusters, os.cpu_count(), forks, load()), flush=True)
     start = time.monotonic()
-    handle = EmulatorHandle(names, tempfile.mkdtemp(prefix="bench-fleet-"))
+    handle = EmulatorHandle(names + (["cluster%d" % (args.clusters + 1)] if args.join else []), tempfile.mkdtemp(prefix="bench-fleet-"))
     print("emulator up in %.1f s (%s)" % (time.monotonic() - start, handle.base_dir), flush=True)
     ok = True
     try:
-        inventory = write_inventory(handle)
+        inventory = fleet_inventory(handle, names)
         runs = [run for run in (("first", "site.yml"), ("rerun", "site.yml"), ("mesh-check", "mesh_check.yml")) if run[0] in args.runs]
         for label, playbook in runs:
-            figures, proc = run(handle, label, playbook, inventory, forks)
+            figures, proc = run(handle, label, playbook, inventory, forks, names)
             report(figures)
             if proc.returncode != 0:
                 ok = False
@@ -177,10 +212,12 @@ def main():
             if label == "rerun" and (figures["writes_per_cluster"] or figures["changed"]):
                 ok = False
                 print("           the rerun changed something or wrote: it must not")
-        total, connected = peer_gateways(handle)
+        total, connected = peer_gateways(handle, names)
         print("remote peer Gateways: %d (expected %d x %d = %d), PeerConnected: %d" % (
             total, len(names), len(names) - 1, len(names) * (len(names) - 1), connected))
         ok = ok and total == connected == len(names) * (len(names) - 1)
+        if ok and args.join:
+            ok = join(handle, names, forks)
         print("emulator peak memory: %.0f MiB; load average %s" % (peak_memory_mb(handle.state["pid"]), load()))
     finally:
         if args.keep:

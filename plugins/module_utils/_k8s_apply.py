@@ -459,6 +459,8 @@ def run(api, params, check_mode=False, diff=False, fetch_url=None, sleep=time.sl
             if wait and not (wait.get("on_change_only") and not applier.changed):
                 ready, not_ready, attempts, seconds = applier.wait(wait)
                 result.update(ready=ready, not_ready=not_ready, wait={"attempts": attempts, "seconds": seconds})
+                if not ready and wait.get("fail_message") and not check_mode:
+                    result.update(failed=True, msg=timed_out_message(wait["fail_message"], not_ready))
         if wait:
             result["objects"] = applier.waited_objects(wait)
     except ApiError as exc:
@@ -473,6 +475,11 @@ def run(api, params, check_mode=False, diff=False, fetch_url=None, sleep=time.sl
         result["diff"] = applier.diffs
     result.setdefault("ready", None)
     return result
+
+
+def timed_out_message(template, not_ready):
+    """The message of a wait that timed out: the caller's, {not_ready} replaced by what was not ready at the last read."""
+    return template.replace("{not_ready}", ", ".join(not_ready))
 
 
 def retried_warning(cluster, retried):
@@ -537,7 +544,8 @@ def argument_spec():
                 "all": {"type": "bool", "default": False}, "namespace": {"type": "str"},
                 "match_fields": {"type": "dict", "default": {}}},
                 "required_if": [["all", True, ["api_version"]]]},
-            "releases": {"type": "bool", "default": True}}},
+            "releases": {"type": "bool", "default": True},
+            "fail_message": {"type": "str"}}},
         field_manager={"type": "str", "default": DEFAULT_FIELD_MANAGER},
         api_attempts={"type": "int", "default": 3},
         api_retry_delay={"type": "int", "default": 3},

@@ -24,8 +24,8 @@ description:
     failed (O(helm.recover_pending)); without it they are left to a Helm task (RV(deferred)).
   - When neither a Secret nor a release is left to other tasks (RV(deferred) false), applies O(after_releases) and waits
     for O(wait) (pods of components, conditions and fields of the applied objects, the workloads of the converged
-    releases as C(helm --wait) judges them), re-reading every O(wait.delay) seconds up to O(wait.retries) times; it does
-    not fail when they are not ready, it returns RV(ready) and RV(not_ready).
+    releases as C(helm --wait) judges them), re-reading every O(wait.delay) seconds up to O(wait.retries) times; it
+    returns RV(ready) and RV(not_ready), and fails with O(wait.fail_message) when it is set and they are not ready.
   - In check mode sends no write, not even a dry run; RV(changes) lists the objects that would change, with their field
     paths; objects whose kind is not served yet (its CRD would be created first) are listed as created.
   - Never returns Secret data; in diff mode the values of Secrets' data are hidden.
@@ -258,6 +258,12 @@ options:
         description: Wait for the workloads (Deployments, StatefulSets, DaemonSets) of the converged O(releases).
         type: bool
         default: true
+      fail_message:
+        description:
+          - When set, a wait that times out fails the run with this message, C({not_ready}) replaced by what was not ready at
+            the last read (joined with C(, )); RV(not_ready) and RV(objects) are returned with the failure. Not in check mode.
+          - Without it the run does not fail; RV(ready) is false.
+        type: str
   field_manager:
     description: Field manager of the server-side apply.
     type: str

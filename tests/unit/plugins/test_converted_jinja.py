@@ -211,7 +211,8 @@ POD_SETS = [
 
 def _gloo_components(renderer):
     current = renderer.load("roles/gloo_operator/vars/main.yml")
-    variables = dict(current, gloo_operator_install_namespace="istio-system", gloo_operator_wait_retries=1, gloo_operator_wait_delay=1)
+    variables = dict(current, gloo_operator_install_namespace="istio-system", gloo_operator_wait_retries=1, gloo_operator_wait_delay=1,
+                     inventory_hostname="cluster1")
     return renderer.render(current["gloo_operator_wait_rules"], variables)["pods"]
 
 

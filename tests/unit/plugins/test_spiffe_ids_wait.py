@@ -29,38 +29,39 @@ def _csid(name, class_name="spire-server-spire", stats=True):
 def _role_wait(renderer):
     from ansible.template import trust_as_template
     variables = dict(renderer.load("roles/spiffe_ids/defaults/main.yml"), **renderer.load("roles/spiffe_ids/vars/main.yml"))
-    variables.update(spire_namespace="spire-server", spire_release_name="spire")
+    variables.update(spire_namespace="spire-server", spire_release_name="spire", inventory_hostname="cluster1")
     wait = renderer.render(trust_as_template("{{ spiffe_ids_wait }}"), variables)
     wait.update(retries=1, delay=0)
     for rule in wait["objects"]:
         rule.setdefault("all", False)
         rule.setdefault("match_fields", {})
-    return variables, wait
+    return wait
 
 
-def test_unreconciled_covers_the_charts_ids_of_the_class(renderer):
-    from ansible.template import trust_as_template
-    variables, wait = _role_wait(renderer)
+def test_the_wait_covers_the_charts_ids_of_the_class_and_a_timeout_says_which(renderer):
+    wait = _role_wait(renderer)
 
     def unreconciled(cluster):
-        ours = [dict(_csid(n, stats=False)) for n in ("istio-ztunnel-reg", "istio-waypoint-reg")]
-        for obj in ours:
-            obj.pop("status", None)
+        ours = [_csid(n, stats=False) for n in ("istio-ztunnel-reg", "istio-waypoint-reg")]
         result = _k8s_apply.run(api(cluster), {"cluster": "c1", "definitions": ours, "wait": wait}, sleep=lambda seconds: None)
-        names = renderer.render(trust_as_template("{{ spiffe_ids_unreconciled }}"), dict(variables, spiffe_ids_applied=result))
-        return result["ready"], sorted(names)
+        return result["ready"], result["not_ready"], result.get("msg")
 
     cluster = FakeCluster(KINDS)
     # the applied ones, as the controller manager would have reconciled them, and the chart's ones of the same class
     for name in ("istio-ztunnel-reg", "istio-waypoint-reg", "spire-server-spire-default"):
         cluster.add(_csid(name))
-    assert unreconciled(cluster) == (True, [])
+    assert unreconciled(cluster) == (True, [], None)
     cluster.add(_csid("spire-server-spire-oidc-discovery-provider", stats=False))
     cluster.add(_csid("spire-server-spire-test-keys", stats=False))
-    assert unreconciled(cluster) == (False, ["spire-server-spire-oidc-discovery-provider", "spire-server-spire-test-keys"])
+    ready, not_ready, message = unreconciled(cluster)
+    assert not ready and not_ready == ["ClusterSPIFFEID spire-server-spire-oidc-discovery-provider: no status.stats",
+                                       "ClusterSPIFFEID spire-server-spire-test-keys: no status.stats"]
+    assert message.startswith("ClusterSPIFFEIDs without status.stats on cluster1 after 30 x 2 s: ClusterSPIFFEID "
+                              "spire-server-spire-oidc-discovery-provider: no status.stats, ClusterSPIFFEID spire-server-spire-test-keys: "
+                              "no status.stats (className spire-server-spire). The controller manager reconciles only its class"), message
     # another class, or none: another controller manager's business
     for path in [key for key in cluster.objects if "oidc" in key or "test-keys" in key]:
         del cluster.objects[path]
     cluster.add(_csid("theirs", class_name="other", stats=False))
     cluster.add(_csid("classless", class_name=None, stats=False))
-    assert unreconciled(cluster) == (True, [])
+    assert unreconciled(cluster) == (True, [], None)

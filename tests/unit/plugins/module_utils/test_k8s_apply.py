@@ -405,3 +405,19 @@ def test_helm_waits_for_the_secrets_left_to_another_task():
     secret = {"name": "spire-upstream-ca", "namespace": "spire-server", "data_digest": _k8s_state.content_digest({"tls.crt": "eA=="})}
     result, _sleeps = run_helm(cluster, helm, {"releases": [helm_release()], "secrets": [secret]})
     assert helm.calls == [] and result["deferred"] and result["secrets_to_apply"] == ["spire-server/spire-upstream-ca"]
+
+
+def test_a_wait_with_a_fail_message_fails_when_it_times_out_but_not_in_check_mode():
+    cluster = FakeCluster({"apps/v1": {"Deployment": ("deployments", True)}})
+    with_release(cluster)
+    cluster.add(deployment(False))
+    wait = {"retries": 2, "delay": 1, "fail_message": "SPIRE is not ready on c1 after 2 x 1 s: {not_ready}. Look at: kubectl"}
+    result, sleeps = run(cluster, {"releases": [release()], "wait": wait})
+    assert result["failed"] and result["msg"] == ("SPIRE is not ready on c1 after 2 x 1 s: Deployment spire-server/spire-server 0/1 ready "
+                                                  "(1 updated) (release spire). Look at: kubectl")
+    assert result["not_ready"] and sleeps == [1.0]
+    result, sleeps = run(cluster, {"releases": [release()], "wait": wait}, check_mode=True)
+    assert "failed" not in result and result["ready"] is False
+    cluster.add(deployment(True))
+    result, sleeps = run(cluster, {"releases": [release()], "wait": wait})
+    assert "failed" not in result and result["ready"] is True
