@@ -224,15 +224,16 @@ class Applier(object):
                                      "action": action, "fields": found["reasons"]})
         return result
 
-    def install_releases(self, releases, installer):
+    def install_releases(self, releases, installer, states):
         """helm upgrade --install of the releases check_releases found not converged, in order; returns {name: what helm
-        did} and updates the releases' state (so that the wait covers their workloads). Raises HelmError."""
+        did} and updates their state in `states` (check_releases' result) and here (so that the wait covers their
+        workloads). Raises HelmError."""
         done = {}
         for release in releases:
             if self.releases[release["name"]]["converged"]:
                 continue
             done[release["name"]] = installer.install(release, self.release_records, self.forget_record)
-            self._release_state(release)
+            states[release["name"]] = self._release_state(release)
         return done
 
     # --- prune ---
@@ -240,9 +241,8 @@ class Applier(object):
     def prune(self, rules):
         """Delete the objects of each rule (apiVersion, kind, namespace, name_prefix, match_fields) whose name is not in keep."""
         for rule in rules:
-            probe = {"apiVersion": rule["api_version"], "kind": rule["kind"], "metadata": {"name": "x", "namespace": rule.get("namespace")}}
             try:
-                collection = self._path(probe).rsplit("/", 1)[0]
+                collection = self.api.path(rule["api_version"], rule["kind"], namespace=rule.get("namespace"))
             except UnknownKind:
                 continue
             doc = self.api.get(collection)
@@ -277,8 +277,7 @@ class Applier(object):
             groups.setdefault((obj.get("apiVersion"), obj.get("kind"), _meta(obj).get("namespace")), []).append(obj)
         fresh = []
         for (api_version, kind, namespace), members in groups.items():
-            probe = {"apiVersion": api_version, "kind": kind, "metadata": {"name": "x", "namespace": namespace}}
-            doc = self.api.get(self._path(probe).rsplit("/", 1)[0])
+            doc = self.api.get(self.api.path(api_version, kind, namespace=namespace))
             by_name = dict((_meta(item).get("name"), item) for item in (doc or {}).get("items") or [])
             for obj in members:
                 item = by_name.get(_meta(obj).get("name"))
@@ -291,9 +290,8 @@ class Applier(object):
     def _list_kind(self, rule):
         """Every object of a rule's kind (in its namespace, when given) with the rule's match_fields; [] when the kind is not
         served (check mode before its CRD)."""
-        probe = {"apiVersion": rule["api_version"], "kind": rule["kind"], "metadata": {"name": "x", "namespace": rule.get("namespace")}}
         try:
-            collection = self._path(probe).rsplit("/", 1)[0]
+            collection = self.api.path(rule["api_version"], rule["kind"], namespace=rule.get("namespace"))
         except UnknownKind:
             return []
         items = (self.api.get(collection) or {}).get("items") or []
@@ -442,12 +440,10 @@ def run(api, params, check_mode=False, diff=False, fetch_url=None, sleep=time.sl
         if helm_runs and not check_mode and not secrets and not all(release["converged"] for release in releases.values()):
             installer, files = _installer(params, run_command, environ, sleep)
             try:
-                result["helm"] = applier.install_releases(params["releases"], installer)
+                result["helm"] = applier.install_releases(params["releases"], installer, releases)
             finally:
                 for path in files:
                     os.unlink(path)
-            releases = dict((name, dict((key, value) for key, value in found.items() if key != "manifest"))
-                            for name, found in applier.releases.items())
         if params.get("prune"):
             applier.prune(params["prune"])
         # in check mode, releases that this run's helm would install are not left to other tasks
