@@ -17,47 +17,31 @@ a kubeconfig dict and the data of Secrets among the manifests are removed from t
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import os
 import subprocess
 
-from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.parameters import remove_values
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.meshops.ambient_spire.plugins.module_utils import _k8s_apply, _k8s_rest
-from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client import sensitive_values
-
-MODULE = "meshops.ambient_spire.k8s_apply"
+from ansible_collections.meshops.ambient_spire.plugins.plugin_utils._in_process import InProcessModuleAction
 
 
-class ActionModule(ActionBase):
+class ActionModule(InProcessModuleAction):
 
-    TRANSFERS_FILES = False
+    MODULE = "meshops.ambient_spire.k8s_apply"
 
-    def _environment(self):
-        """The process environment with the task's `environment` over it (what the module would see)."""
-        environ = dict(os.environ)
-        environments = self._task.environment
-        if environments is None:
-            return environ
-        for environment in environments if isinstance(environments, list) else [environments]:
-            if environment:
-                templated = self._templar.template(environment)
-                if not isinstance(templated, dict):
-                    raise AnsibleActionFail("environment must be a dictionary, received %s (%s)" % (templated, type(templated)))
-                environ.update(dict((str(key), str(value)) for key, value in templated.items()))
-        return environ
+    def argument_spec(self):
+        return _k8s_apply.argument_spec()
 
-    def _in_process(self, params, environ):
-        """Whether to run here: a local connection, no become, and the fast path of the connection."""
-        if getattr(self._connection, "transport", None) != "local" or self._play_context.become:
-            return False
+    def usable_here(self, params, environ):
+        """The connection takes the module's fast path (without the kubernetes client)."""
         if not _k8s_rest.HAS_YAML:
             return False
         auth, impersonation = _k8s_rest.auth_from_params(params, environ)
         return _k8s_rest.plain_kubeconfig(auth, impersonation, environ) is not None
 
-    def _fetch_url(self, params):
+    def secret_values(self, params):
+        return super(ActionModule, self).secret_values(params) | _k8s_apply.secret_data_values(params)
+
+    @staticmethod
+    def _fetch_url(params):
         def fetch(url):
             from ansible.module_utils.urls import open_url  # pylint: disable=import-outside-toplevel
             return open_url(url, timeout=params["request_timeout"]).read()
@@ -70,16 +54,6 @@ class ActionModule(ActionBase):
             return proc.returncode, proc.stdout, proc.stderr
         return run_command
 
-    def run(self, tmp=None, task_vars=None):
-        super(ActionModule, self).run(tmp, task_vars)
-        validation, params = self.validate_argument_spec(argument_spec=_k8s_apply.argument_spec())
-        params = validation.validated_parameters
-        environ = self._environment()
-        if not self._in_process(params, environ):
-            return self._execute_module(module_name=MODULE, module_args=self._task.args, task_vars=task_vars)
-        hidden = set(validation._no_log_values) | sensitive_values(params) | _k8s_apply.secret_data_values(params)  # pylint: disable=protected-access
-        result = _k8s_apply.converge(params, check_mode=self._task.check_mode, diff=self._task.diff, fetch_url=self._fetch_url(params),
-                                     environ=environ, run_command=self._run_command(environ))
-        result = remove_values(result, hidden)
-        result.setdefault("changed", False)
-        return result
+    def execute(self, params, environ, warn):
+        return _k8s_apply.converge(params, check_mode=self._task.check_mode, diff=self._task.diff, fetch_url=self._fetch_url(params),
+                                   environ=environ, run_command=self._run_command(environ))

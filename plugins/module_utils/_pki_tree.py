@@ -14,7 +14,8 @@ PRIVATE to the collection.
 - issues every intermediate marked ``issue`` from the signing CA (``_pki_store.issue_ca``: a new key each time, so a rotation
   never reuses one) and writes its key (0600) and certificate (0644);
 - writes each file assembled from certificates (``dest`` from ``srcs`` read in order, or only their last certificate, the
-  root, for an ``anchor``) where its certificates differ.
+  root, for an ``anchor``) where its certificates differ;
+- gives every existing file of ``modes`` its mode back (keys 0600, certificates 0644), where someone changed it.
 
 Files are replaced atomically (a temporary file in the same directory, then a rename), keys never exist with a wider mode.
 In check mode nothing is written and the result says what would be. No message or result ever holds key material.
@@ -77,6 +78,21 @@ def _directories(plan, check_mode, result):
         if not check_mode:
             os.mkdir(path, 0o700)
             os.chmod(path, 0o700)  # whatever the umask
+
+
+def _modes(plan, check_mode, result):
+    """The mode of each existing file of plan['modes'] ({path, mode: '0600'}) where it differs (files written here have theirs)."""
+    for item in plan.get('modes') or []:
+        wanted = int(item['mode'], 8)
+        try:
+            current = stat.S_IMODE(os.stat(item['path']).st_mode)
+        except (IOError, OSError):
+            continue
+        if current == wanted:
+            continue
+        result['modes'].append(item['path'])
+        if not check_mode:
+            os.chmod(item['path'], wanted)
 
 
 def _root(plan, options, check_mode, result):
@@ -169,10 +185,11 @@ def _files(plan, check_mode, result):
 
 def converge_tree(plan, options, check_mode=False):
     """{changed, dirs, issued, files, written} (see the module); raises TreeError."""
-    result = {'dirs': [], 'issued': [], 'files': [], 'written': []}
+    result = {'dirs': [], 'issued': [], 'files': [], 'written': [], 'modes': []}
     _directories(plan, check_mode, result)
     _root(plan, options, check_mode, result)
     _issue(plan, options, check_mode, result)
     _files(plan, check_mode, result)
-    result['changed'] = bool(result['dirs'] or result['issued'] or result['files'])
+    _modes(plan, check_mode, result)
+    result['changed'] = bool(result['dirs'] or result['issued'] or result['files'] or result['modes'])
     return result

@@ -188,6 +188,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.meshops.ambient_spire.plugins.module_utils import _cert_chain, _x509
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._module_run import ModuleFailure, run_as_module
 
 ITEMS = ("root", "ca_cert", "chain", "key")
 
@@ -281,27 +282,30 @@ def run(params):
     )
 
 
-def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+def execute(params, check_mode=False, warn=None):  # pylint: disable=unused-argument
     if not _x509.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=_x509.CRYPTOGRAPHY_IMPORT_ERROR)
-    names = [item["name"] for item in module.params["clusters"]]
+        raise ModuleFailure(missing_required_lib("cryptography"), exception=_x509.CRYPTOGRAPHY_IMPORT_ERROR)
+    names = [item["name"] for item in params["clusters"]]
     duplicates = sorted(set(n for n in names if names.count(n) > 1))
     if duplicates:
-        module.fail_json(msg="clusters: duplicate name(s) %s; every cluster item needs a unique name" % ", ".join(duplicates))
+        raise ModuleFailure("clusters: duplicate name(s) %s; every cluster item needs a unique name" % ", ".join(duplicates))
     try:
-        result = run(module.params)
+        result = run(params)
     except Exception as exc:  # pylint: disable=broad-except
-        module.fail_json(msg="cert_chain_check: unexpected error: %s" % to_text(exc), exception=traceback.format_exc())
-    if module.params["emit_warnings"]:
+        raise ModuleFailure("cert_chain_check: unexpected error: %s" % to_text(exc), exception=traceback.format_exc())
+    if params["emit_warnings"] and warn is not None:
         for item in result["findings"]:
             if item["level"] == "warning":
-                module.warn("%s: %s" % (item["cluster"] or "all clusters", item["message"]))
+                warn("%s: %s" % (item["cluster"] or "all clusters", item["message"]))
     errors = [f for f in result["findings"] if f["level"] == "error"]
-    if errors and module.params["fail_on_error"]:
-        module.fail_json(msg="%d certificate chain error(s): %s" % (len(errors), "; ".join(
+    if errors and params["fail_on_error"]:
+        raise ModuleFailure("%d certificate chain error(s): %s" % (len(errors), "; ".join(
             "%s: %s" % (f["cluster"] or "all clusters", f["message"]) for f in errors)), **result)
-    module.exit_json(**result)
+    return result
+
+
+def main():
+    run_as_module(AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True), execute)
 
 
 if __name__ == "__main__":

@@ -176,6 +176,7 @@ clusters:
 
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client import K8sAuthModule, auth_argument_spec
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._eastwest_read import read_peers
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._module_run import ModuleFailure, run_as_module
 
 
 def argument_spec():
@@ -198,14 +199,16 @@ def argument_spec():
     }
 
 
-def main():
-    module = K8sAuthModule(argument_spec=argument_spec(), supports_check_mode=True)
-    params = module.params
+def execute(params, check_mode=False, warn=None):  # pylint: disable=unused-argument
     names = [cluster["name"] for cluster in params["clusters"]]
     if len(set(names)) != len(names):
-        module.fail_json(msg="clusters: every name must be unique")
+        raise ModuleFailure("clusters: every name must be unique")
     entries = read_peers(params["clusters"], attempts=params["api_attempts"], delay=params["api_retry_delay"], timeout=params["request_timeout"])
-    module.exit_json(changed=False, clusters=entries, peers=[entry["peer"] for entry in entries if "peer" in entry])
+    return dict(changed=False, clusters=entries, peers=[entry["peer"] for entry in entries if "peer" in entry])
+
+
+def main():
+    run_as_module(K8sAuthModule(argument_spec=argument_spec(), supports_check_mode=True), execute)
 
 
 if __name__ == "__main__":

@@ -250,14 +250,9 @@ from ansible_collections.meshops.ambient_spire.plugins.module_utils._mesh_read i
     read_clusters,
     read_options_spec,
 )
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._module_run import ModuleFailure, run_as_module
 from ansible_collections.meshops.ambient_spire.plugins.module_utils import _report
 from ansible_collections.meshops.ambient_spire.plugins.module_utils import _watch_history
-
-
-def write_reports(module, contents):
-    """Write each report whose content changed (in check mode none). -> ({format: path}, whether any changed)."""
-    params = module.params
-    return _report.write_files(params["reports_dir"], params["report_basename"], contents, check_mode=module.check_mode)
 
 
 def trend_points(records, summary, drift):
@@ -285,21 +280,21 @@ def render_reports(formats, findings, summary, snapshots, lines_verbose, trend=N
     return contents
 
 
-def read_mesh(module):
+def read_mesh(params):
     """The snapshots of the clusters read, (cluster name, why) of those that could not be, and one entry per cluster."""
-    entries = read_clusters(module.params)
+    entries = read_clusters(params)
     snapshots = [entry.pop("snapshot") for entry in entries if "snapshot" in entry]
     if not snapshots:
-        module.fail_json(msg="no cluster could be read: %s" % "; ".join(entry["msg"] for entry in entries), clusters=entries)
-    names = dict((cluster["name"], cluster.get("cluster_name") or cluster["name"]) for cluster in module.params["clusters"])
+        raise ModuleFailure("no cluster could be read: %s" % "; ".join(entry["msg"] for entry in entries), clusters=entries)
+    names = dict((cluster["name"], cluster.get("cluster_name") or cluster["name"]) for cluster in params["clusters"])
     unread = [(names[entry["name"]], entry["msg"]) for entry in entries if entry.get("failed")]
     return snapshots, unread, entries
 
 
-def main():
-    argument_spec = read_options_spec()
-    argument_spec.update(clusters_spec())
-    argument_spec.update({
+def argument_spec():
+    spec = read_options_spec()
+    spec.update(clusters_spec())
+    spec.update({
         "precheck": {"type": "bool", "default": False},
         "flat_network": {"type": "bool", "default": False},
         "root_ca_bundle": {"type": "path"},
@@ -315,33 +310,34 @@ def main():
         "trend": {"type": "list", "elements": "dict"},
         "drift": {"type": "list", "elements": "dict"},
     })
-    # the clusters' secrets are masked from the start, before the argument validation can fail
-    module = K8sAuthModule(argument_spec=argument_spec, supports_check_mode=True)
-    params = module.params
+    return spec
+
+
+def execute(params, check_mode=False, warn=None):  # pylint: disable=unused-argument
     unknown = sorted(set((params["checks"] or []) + (params["skip_checks"] or [])) - set(CHECK_IDS))
     if unknown:
-        module.fail_json(msg="unknown check ids %s; valid: %s" % (", ".join(unknown), ", ".join(CHECK_IDS)))
+        raise ModuleFailure("unknown check ids %s; valid: %s" % (", ".join(unknown), ", ".join(CHECK_IDS)))
     if not params["clusters"]:
-        module.fail_json(msg="clusters: no cluster given")
+        raise ModuleFailure("clusters: no cluster given")
     problem = clusters_problem(params["clusters"])
     if problem:
-        module.fail_json(msg=problem)
+        raise ModuleFailure(problem)
     options = {"precheck": params["precheck"], "flat_network": params["flat_network"], "warning_days": params["warning_days"]}
     if params["root_ca_bundle"]:
         try:
             with open(params["root_ca_bundle"]) as handle:
                 options["root_ca_pem"] = handle.read()
         except (IOError, OSError) as exc:
-            module.fail_json(msg="cannot read root_ca_bundle %s: %s" % (params["root_ca_bundle"], exc))
+            raise ModuleFailure("cannot read root_ca_bundle %s: %s" % (params["root_ca_bundle"], exc))
     if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
+        raise ModuleFailure(missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
     if not HAS_K8S_CORE:
-        module.fail_json(msg="the kubernetes.core collection is required", exception=K8S_CORE_IMPORT_ERROR)
-    given, unread, cluster_entries = read_mesh(module)
+        raise ModuleFailure("the kubernetes.core collection is required", exception=K8S_CORE_IMPORT_ERROR)
+    given, unread, cluster_entries = read_mesh(params)
     try:
         snapshots = index_snapshots(given)
     except ValueError as exc:
-        module.fail_json(msg="clusters: %s (give each cluster its own cluster_name and context)" % exc, clusters=cluster_entries)
+        raise ModuleFailure("clusters: %s (give each cluster its own cluster_name and context)" % exc, clusters=cluster_entries)
     findings = unread_findings(unread) + run_checks(snapshots, options, only=params["checks"], skip=params["skip_checks"])
     summary = summarize(findings, snapshots, [name for name, dummy in unread])
     summary["precheck"] = params["precheck"]
@@ -352,14 +348,19 @@ def main():
         trend = trend_points(params["trend"], summary, params["drift"]) if params["trend"] is not None else None
         contents = render_reports(params["report_formats"], findings, summary, snapshots, lines_verbose, trend, params["drift"])
         try:
-            files, result["changed"] = write_reports(module, contents)
+            files, result["changed"] = _report.write_files(params["reports_dir"], params["report_basename"], contents, check_mode=check_mode)
         except (IOError, OSError) as exc:
-            module.fail_json(msg="cannot write reports to %s: %s" % (params["reports_dir"], exc), **result)
-        if not module.check_mode:
+            raise ModuleFailure("cannot write reports to %s: %s" % (params["reports_dir"], exc), **result)
+        if not check_mode:
             result["report_files"] = files
     if summary["failed_checks"] and params["fail_on_error"]:
-        module.fail_json(msg="multicluster check found issues: %s" % ", ".join(summary["failed_checks"]), **result)
-    module.exit_json(**result)
+        raise ModuleFailure("multicluster check found issues: %s" % ", ".join(summary["failed_checks"]), **result)
+    return result
+
+
+def main():
+    # the clusters' secrets are masked from the start, before the argument validation can fail
+    run_as_module(K8sAuthModule(argument_spec=argument_spec(), supports_check_mode=True), execute)
 
 
 if __name__ == "__main__":

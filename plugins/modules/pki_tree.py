@@ -36,7 +36,8 @@ attributes:
   idempotent:
     support: full
     details:
-      - Once the intermediates exist (C(issue) false in the next plan) and the files hold their certificates, C(changed=false).
+      - Once the intermediates exist (C(issue) false in the next plan), the files hold their certificates and have their modes,
+        C(changed=false).
 options:
   dir:
     description: The tree's own directory (created when missing, its mode left as it is).
@@ -143,6 +144,22 @@ options:
         description: Keep only the last certificate of O(files[].srcs) (the root).
         type: bool
         default: false
+  modes:
+    description:
+      - The mode of every file of the tree (the plan's C(modes)). An existing file whose mode differs gets it back; a missing
+        one is left to be written (with its mode).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The file.
+        type: path
+        required: true
+      mode:
+        description: Its octal mode, for example C('0600').
+        type: str
+        required: true
   key_type:
     description: Algorithm of the new keys.
     type: str
@@ -196,6 +213,11 @@ files:
   returned: always
   type: list
   elements: str
+modes:
+  description: The existing files whose mode was (in check mode, would be) given back.
+  returned: always
+  type: list
+  elements: str
 written:
   description: Every file written (keys, certificates, assembled files); empty in check mode.
   returned: always
@@ -208,55 +230,63 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.meshops.ambient_spire.plugins.module_utils import _pki_tree, _x509
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._module_run import ModuleFailure, run_as_module
+
+
+def argument_spec():
+    return dict(
+        dir=dict(type='path', required=True),
+        dirs=dict(type='list', elements='path', default=[]),
+        root=dict(type='dict', options=dict(
+            cert=dict(type='path', required=True),
+            key=dict(type='path', required=True, no_log=False),
+            common_name=dict(type='str', required=True),
+            pathlen=dict(type='int', default=2),
+            days=dict(type='int', required=True),
+        )),
+        signing_cert=dict(type='path', required=True),
+        signing_key=dict(type='path', required=True, no_log=False),
+        intermediates=dict(type='list', elements='dict', default=[], options=dict(
+            cluster=dict(type='str', required=True),
+            kind=dict(type='str', required=True),
+            cn=dict(type='str', required=True),
+            pathlen=dict(type='int', required=True),
+            days=dict(type='int', required=True),
+            cert=dict(type='path', required=True),
+            key=dict(type='path', required=True, no_log=False),
+            key_exists=dict(type='bool', default=False),
+            issue=dict(type='bool', default=False),
+        )),
+        files=dict(type='list', elements='dict', default=[], options=dict(
+            dest=dict(type='path', required=True),
+            srcs=dict(type='list', elements='path', required=True),
+            anchor=dict(type='bool', default=False),
+        )),
+        modes=dict(type='list', elements='dict', default=[], options=dict(
+            path=dict(type='path', required=True),
+            mode=dict(type='str', required=True),
+        )),
+        key_type=dict(type='str', choices=['RSA', 'ECC'], default='RSA'),
+        key_size=dict(type='int', default=2048),
+        key_curve=dict(type='str', choices=['secp256r1', 'secp384r1', 'secp521r1'], default='secp256r1'),
+        digest=dict(type='str', choices=['sha256', 'sha384', 'sha512'], default='sha256'),
+    )
+
+
+def execute(params, check_mode=False, warn=None):  # pylint: disable=unused-argument
+    if not _x509.HAS_CRYPTOGRAPHY:
+        raise ModuleFailure(missing_required_lib('cryptography'), exception=_x509.CRYPTOGRAPHY_IMPORT_ERROR)
+    plan = dict((name, params[name]) for name in ('dir', 'dirs', 'root', 'signing_cert', 'signing_key', 'intermediates', 'files', 'modes'))
+    try:
+        return _pki_tree.converge_tree(plan, params, check_mode=check_mode)
+    except _pki_tree.TreeError as exc:
+        raise ModuleFailure(str(exc))
+    except (IOError, OSError) as exc:
+        raise ModuleFailure('writing the PKI tree failed: %s' % exc, exception=traceback.format_exc())
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            dir=dict(type='path', required=True),
-            dirs=dict(type='list', elements='path', default=[]),
-            root=dict(type='dict', options=dict(
-                cert=dict(type='path', required=True),
-                key=dict(type='path', required=True, no_log=False),
-                common_name=dict(type='str', required=True),
-                pathlen=dict(type='int', default=2),
-                days=dict(type='int', required=True),
-            )),
-            signing_cert=dict(type='path', required=True),
-            signing_key=dict(type='path', required=True, no_log=False),
-            intermediates=dict(type='list', elements='dict', default=[], options=dict(
-                cluster=dict(type='str', required=True),
-                kind=dict(type='str', required=True),
-                cn=dict(type='str', required=True),
-                pathlen=dict(type='int', required=True),
-                days=dict(type='int', required=True),
-                cert=dict(type='path', required=True),
-                key=dict(type='path', required=True, no_log=False),
-                key_exists=dict(type='bool', default=False),
-                issue=dict(type='bool', default=False),
-            )),
-            files=dict(type='list', elements='dict', default=[], options=dict(
-                dest=dict(type='path', required=True),
-                srcs=dict(type='list', elements='path', required=True),
-                anchor=dict(type='bool', default=False),
-            )),
-            key_type=dict(type='str', choices=['RSA', 'ECC'], default='RSA'),
-            key_size=dict(type='int', default=2048),
-            key_curve=dict(type='str', choices=['secp256r1', 'secp384r1', 'secp521r1'], default='secp256r1'),
-            digest=dict(type='str', choices=['sha256', 'sha384', 'sha512'], default='sha256'),
-        ),
-        supports_check_mode=True,
-    )
-    if not _x509.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib('cryptography'), exception=_x509.CRYPTOGRAPHY_IMPORT_ERROR)
-    plan = dict((name, module.params[name]) for name in ('dir', 'dirs', 'root', 'signing_cert', 'signing_key', 'intermediates', 'files'))
-    try:
-        result = _pki_tree.converge_tree(plan, module.params, check_mode=module.check_mode)
-    except _pki_tree.TreeError as exc:
-        module.fail_json(msg=str(exc))
-    except (IOError, OSError) as exc:
-        module.fail_json(msg='writing the PKI tree failed: %s' % exc, exception=traceback.format_exc())
-    module.exit_json(**result)
+    run_as_module(AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True), execute)
 
 
 if __name__ == '__main__':

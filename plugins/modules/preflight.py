@@ -236,6 +236,7 @@ from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client 
     K8sAuthModule,
 )
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._mesh_read import clusters_problem, clusters_spec
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._module_run import ModuleFailure, run_as_module
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._preflight import access, license as _license, registry
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._preflight.checks import spire_persistence
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._preflight.snapshot import read_clusters
@@ -302,21 +303,19 @@ def failures(findings):
     return result
 
 
-def run_module():
-    module = K8sAuthModule(argument_spec=argument_spec(), supports_check_mode=True)
-    params = module.params
+def execute(params, check_mode=False, warn=None):
     unknown = sorted(set((params["checks"] or []) + (params["skip_checks"] or [])) - set(registry.CHECK_IDS))
     if unknown:
-        module.fail_json(msg="unknown check ids %s; valid: %s" % (", ".join(unknown), ", ".join(registry.CHECK_IDS)))
+        raise ModuleFailure("unknown check ids %s; valid: %s" % (", ".join(unknown), ", ".join(registry.CHECK_IDS)))
     if not params["clusters"]:
-        module.fail_json(msg="clusters: no cluster given")
+        raise ModuleFailure("clusters: no cluster given")
     problem = clusters_problem(params["clusters"])
     if problem:
-        module.fail_json(msg=problem)
+        raise ModuleFailure(problem)
     if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
+        raise ModuleFailure(missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
     if not HAS_K8S_CORE:
-        module.fail_json(msg="the kubernetes.core collection is required", exception=K8S_CORE_IMPORT_ERROR)
+        raise ModuleFailure("the kubernetes.core collection is required", exception=K8S_CORE_IMPORT_ERROR)
     options, namespaces = check_options(params)
     wanted = [cid for cid in registry.CHECK_IDS if (not params["checks"] or cid in params["checks"]) and cid not in (params["skip_checks"] or [])]
     entries = read_clusters(params["clusters"], {
@@ -325,7 +324,8 @@ def run_module():
         "timeout": params["request_timeout"]}, attempts=params["attempts"], delay=params["attempt_delay"])
     for entry in entries:
         if not entry.get("failed") and entry.get("attempts", 1) > 1:
-            module.warn("cluster %s: read after %d attempts (transient API errors)" % (entry["name"], entry["attempts"]))
+            if warn is not None:
+                warn("cluster %s: read after %d attempts (transient API errors)" % (entry["name"], entry["attempts"]))
     snapshots = registry.index_snapshots([entry.pop("snapshot") for entry in entries if "snapshot" in entry])
     unread = [(next(c.get("cluster_name") or c["name"] for c in params["clusters"] if c["name"] == entry["name"]), entry["msg"])
               for entry in entries if entry.get("failed")]
@@ -346,18 +346,18 @@ def run_module():
             else:
                 contents[fmt] = "\n".join(lines_verbose) + "\n"
         try:
-            files, result["changed"] = _report.write_files(params["reports_dir"], params["report_basename"], contents, check_mode=module.check_mode)
+            files, result["changed"] = _report.write_files(params["reports_dir"], params["report_basename"], contents, check_mode=check_mode)
         except (IOError, OSError) as exc:
-            module.fail_json(msg="cannot write reports to %s: %s" % (params["reports_dir"], exc), **result)
-        if not module.check_mode:
+            raise ModuleFailure("cannot write reports to %s: %s" % (params["reports_dir"], exc), **result)
+        if not check_mode:
             result["report_files"] = files
     if (summary["failed_checks"] or summary["unread_clusters"]) and params["fail_on_error"]:
-        module.fail_json(msg="preflight found issues: %s" % ", ".join(summary["failed_checks"]), **result)
-    module.exit_json(**result)
+        raise ModuleFailure("preflight found issues: %s" % ", ".join(summary["failed_checks"]), **result)
+    return result
 
 
 def main():
-    run_module()
+    run_as_module(K8sAuthModule(argument_spec=argument_spec(), supports_check_mode=True), execute)
 
 
 if __name__ == "__main__":

@@ -155,6 +155,7 @@ multicluster:
 import os
 
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client import K8sAuthModule
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._module_run import ModuleFailure, run_as_module
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._validation import (
     FORBIDDEN_ENV,
     MIN_MULTICLUSTER_ISTIO_VERSION,
@@ -174,22 +175,20 @@ CLUSTER_SPEC = dict(
 )
 
 
-def main():
-    # a kubeconfig_path given as a kubeconfig dict: its secrets are masked from the start
-    module = K8sAuthModule(
-        argument_spec=dict(
-            clusters=dict(type='list', elements='dict', required=True, options=CLUSTER_SPEC),
-            flat_network=dict(type='raw', default=False),
-            multicluster=dict(type='bool'),
-            context_as_san=dict(type='bool'),
-            require_license=dict(type='bool', default=False),
-            require_istio_version=dict(type='bool', default=False),
-            minimum_istio_version=dict(type='str', default=MIN_MULTICLUSTER_ISTIO_VERSION),
-            forbidden_env=dict(type='list', elements='str', default=list(FORBIDDEN_ENV)),
-        ),
-        supports_check_mode=True,
+def argument_spec():
+    return dict(
+        clusters=dict(type='list', elements='dict', required=True, options=CLUSTER_SPEC),
+        flat_network=dict(type='raw', default=False),
+        multicluster=dict(type='bool'),
+        context_as_san=dict(type='bool'),
+        require_license=dict(type='bool', default=False),
+        require_istio_version=dict(type='bool', default=False),
+        minimum_istio_version=dict(type='str', default=MIN_MULTICLUSTER_ISTIO_VERSION),
+        forbidden_env=dict(type='list', elements='str', default=list(FORBIDDEN_ENV)),
     )
-    params = module.params
+
+
+def execute(params, check_mode=False, warn=None):  # pylint: disable=unused-argument
     multicluster = params['multicluster']
     if multicluster is None:
         multicluster = len(params['clusters']) > 1
@@ -205,11 +204,15 @@ def main():
         environ=environ,
         forbidden_env=params['forbidden_env'],
     )
-    clusters = [dict((key, r.get(key)) for key in ('host', 'cluster_name', 'network', 'trust_domain', 'kube_context')) for r in records]
-    result = dict(changed=False, problems=problems, clusters=clusters, multicluster=multicluster)
     if problems:
-        module.fail_json(msg=summary(problems), problems=problems, multicluster=multicluster)
-    module.exit_json(**result)
+        raise ModuleFailure(summary(problems), problems=problems, multicluster=multicluster)
+    clusters = [dict((key, r.get(key)) for key in ('host', 'cluster_name', 'network', 'trust_domain', 'kube_context')) for r in records]
+    return dict(changed=False, problems=problems, clusters=clusters, multicluster=multicluster)
+
+
+def main():
+    # a kubeconfig_path given as a kubeconfig dict: its secrets are masked from the start
+    run_as_module(K8sAuthModule(argument_spec=argument_spec(), supports_check_mode=True), execute)
 
 
 if __name__ == '__main__':

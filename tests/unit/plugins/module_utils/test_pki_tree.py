@@ -95,6 +95,20 @@ def test_modes_are_restored_and_an_edited_chain_is_rewritten(tmp_path):
     assert result["files"] == [chain] and result["issued"] == [] and "BEGIN CERTIFICATE" in read(chain)
 
 
+def test_a_key_and_a_certificate_get_their_mode_back_and_check_mode_only_says_so(tmp_path):
+    plan = plan_for(tmp_path, clusters=("c1",))
+    _pki_tree.converge_tree(plan, OPTIONS)
+    key, cert = plan["intermediates"][0]["key"], plan["intermediates"][0]["cert"]
+    os.chmod(key, 0o644)
+    os.chmod(cert, 0o600)
+    predicted = _pki_tree.converge_tree(plan_for(tmp_path, clusters=("c1",)), OPTIONS, check_mode=True)
+    assert predicted["changed"] and sorted(predicted["modes"]) == sorted([key, cert]) and mode(key) == 0o644
+    result = _pki_tree.converge_tree(plan_for(tmp_path, clusters=("c1",)), OPTIONS)
+    assert result["changed"] and sorted(result["modes"]) == sorted([key, cert]) and result["written"] == []
+    assert mode(key) == 0o600 and mode(cert) == 0o644
+    assert not _pki_tree.converge_tree(plan_for(tmp_path, clusters=("c1",)), OPTIONS)["changed"]
+
+
 def test_an_unreadable_signing_ca_is_refused_naming_the_files(tmp_path):
     plan = plan_for(tmp_path, clusters=("c1",))
     del plan["root"]

@@ -1,0 +1,25 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshops platform engineering
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of meshops.ambient_spire.cert_chain_check: in the worker process on the controller (plugin_utils._in_process)."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.meshops.ambient_spire.plugins.module_utils import _x509
+from ansible_collections.meshops.ambient_spire.plugins.modules import cert_chain_check
+from ansible_collections.meshops.ambient_spire.plugins.plugin_utils._in_process import InProcessModuleAction
+
+
+class ActionModule(InProcessModuleAction):
+
+    MODULE = "meshops.ambient_spire.cert_chain_check"
+
+    def argument_spec(self):
+        return cert_chain_check.argument_spec()
+
+    def usable_here(self, params, environ):
+        return _x509.HAS_CRYPTOGRAPHY
+
+    def execute(self, params, environ, warn):
+        return cert_chain_check.execute(params, self._task.check_mode, warn)

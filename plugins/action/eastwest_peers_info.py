@@ -1,0 +1,24 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshops platform engineering
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of meshops.ambient_spire.eastwest_peers_info: in the worker process on the controller (plugin_utils._in_process)."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.meshops.ambient_spire.plugins.modules import eastwest_peers_info
+from ansible_collections.meshops.ambient_spire.plugins.plugin_utils._in_process import InProcessModuleAction, reads_clusters_here
+
+
+class ActionModule(InProcessModuleAction):
+
+    MODULE = "meshops.ambient_spire.eastwest_peers_info"
+
+    def argument_spec(self):
+        return eastwest_peers_info.argument_spec()
+
+    def usable_here(self, params, environ):
+        return reads_clusters_here(params["clusters"], environ)
+
+    def execute(self, params, environ, warn):
+        return eastwest_peers_info.execute(params, self._task.check_mode, warn)

@@ -1,0 +1,103 @@
+# -*- coding: utf-8 -*-
+# Copyright: meshops platform engineering
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run a module of this collection in the worker process when its host is the controller. PRIVATE to the collection.
+
+The hosts of this collection's inventories are clusters reached from the controller (``ansible_connection: local``), and
+its run-once modules (validate_inputs, preflight, pki_tree, cert_chain_check, eastwest_peers_info, mesh_check) run there
+too. As modules, each run starts a Python process that imports ansible's module support again, through a few shell
+commands (0.3 to 0.5 s of CPU, more than the work of most of them on one cluster). The worker process that runs the task
+is already a fork of the controller made for this one task and host: when the connection is local, nothing is escalated
+(become) and what the module needs is importable here, the action plugin runs the module's own ``execute`` in it, with
+the task's ``environment`` applied to this process as the module process would get it. Otherwise the module runs as usual.
+
+The arguments are validated with the module's argument spec; the values of its no_log options and the secret values of
+a kubeconfig given as a dict are removed from the result, as the module does.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.parameters import remove_values
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.meshops.ambient_spire.plugins.module_utils import _k8s_client, _k8s_rest
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._module_run import ModuleFailure
+
+
+def task_environment(templar, environments):
+    """The task's ``environment`` keyword (a dict or a list of dicts), templated, as one dict of strings."""
+    merged = {}
+    if environments is None:
+        return merged
+    for environment in environments if isinstance(environments, list) else [environments]:
+        if environment:
+            templated = templar.template(environment)
+            if not isinstance(templated, dict):
+                raise AnsibleActionFail("environment must be a dictionary, received %s (%s)" % (templated, type(templated)))
+            merged.update(dict((str(key), str(value)) for key, value in templated.items()))
+    return merged
+
+
+def reads_clusters_here(clusters, environ):
+    """Whether every cluster can be read from this process: a kubeconfig with a token or a client certificate and no proxy
+    (``_k8s_rest``'s own client), or the kubernetes client and kubernetes.core importable here."""
+    if not _k8s_rest.HAS_YAML:
+        return False
+    if _k8s_client.HAS_KUBERNETES and _k8s_client.HAS_K8S_CORE:
+        return True
+    for cluster in clusters:
+        auth, impersonation = _k8s_rest.auth_from_params(cluster, environ)
+        if _k8s_rest.plain_kubeconfig(auth, impersonation, environ) is None:
+            return False
+    return True
+
+
+class InProcessModuleAction(ActionBase):
+    """The action plugin of a module whose work is ``execute(params, check_mode, warn)`` (module_utils._module_run)."""
+
+    TRANSFERS_FILES = False
+    MODULE = None
+
+    def argument_spec(self):
+        raise NotImplementedError
+
+    def usable_here(self, params, environ):  # pylint: disable=unused-argument
+        """Whether what the module needs is importable in this process for these arguments."""
+        return True
+
+    def execute(self, params, environ, warn):
+        raise NotImplementedError
+
+    def secret_values(self, params):
+        """Values to remove from the result beyond those of the no_log options: a kubeconfig dict's secrets."""
+        return _k8s_client.sensitive_values(params)
+
+    def _on_controller(self):
+        return getattr(self._connection, "transport", None) == "local" and not self._play_context.become
+
+    def run(self, tmp=None, task_vars=None):
+        super(InProcessModuleAction, self).run(tmp, task_vars)
+        if not self._on_controller():
+            return self._execute_module(module_name=self.MODULE, module_args=self._task.args, task_vars=task_vars)
+        validation, dummy = self.validate_argument_spec(argument_spec=self.argument_spec())
+        params = validation.validated_parameters
+        environ = dict(os.environ, **task_environment(self._templar, self._task.environment))
+        if not self.usable_here(params, environ):
+            return self._execute_module(module_name=self.MODULE, module_args=self._task.args, task_vars=task_vars)
+        # This process is the worker forked for this task and host: the module process would see this environment.
+        os.environ.update(environ)
+        hidden = set(validation._no_log_values) | self.secret_values(params)  # pylint: disable=protected-access
+        warnings = []
+        try:
+            result = self.execute(params, environ, warnings.append)
+        except ModuleFailure as exc:
+            result = dict(exc.result, failed=True, msg=exc.msg)
+        if warnings:
+            result["warnings"] = list(result.get("warnings") or []) + warnings
+        result = remove_values(result, hidden)
+        result.setdefault("changed", False)
+        return result
