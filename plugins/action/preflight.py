@@ -6,9 +6,8 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.meshops.ambient_spire.plugins.module_utils import _k8s_client
 from ansible_collections.meshops.ambient_spire.plugins.modules import preflight
-from ansible_collections.meshops.ambient_spire.plugins.plugin_utils._in_process import InProcessModuleAction
+from ansible_collections.meshops.ambient_spire.plugins.plugin_utils._in_process import InProcessModuleAction, reads_clusters_here
 
 
 class ActionModule(InProcessModuleAction):
@@ -19,7 +18,7 @@ class ActionModule(InProcessModuleAction):
         return preflight.argument_spec()
 
     def usable_here(self, params, environ):
-        return _k8s_client.HAS_KUBERNETES and _k8s_client.HAS_K8S_CORE
+        return reads_clusters_here(params["clusters"], environ)
 
     def execute(self, params, environ, warn):
         return preflight.execute(params, self._task.check_mode, warn)

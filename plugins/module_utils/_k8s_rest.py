@@ -330,6 +330,14 @@ class Connection(object):
         self.sender = sender
         self.fast = fast
 
+    def send(self, method, url, body=None, content_type=None, timeout=30):
+        """(status, reason, data) of one request to url (a path with its query); transport errors raise (transport_errors)."""
+        headers = dict(self.headers) if self.fast else _header_dict(self.headers)
+        headers["Accept"] = "application/json"
+        if body is not None:
+            headers["Content-Type"] = content_type or "application/json"
+        return self.sender.send(method, url, body, headers, timeout)
+
 
 def connect(params, environ=None):
     """A Connection for kubernetes.core's auth options in params. Raises K8sClientError."""
@@ -388,13 +396,6 @@ class KubeApi(object):
         self.retried = []
         self._resources = {}
 
-    def _send(self, method, url, body, content_type):
-        headers = dict(self.connection.headers) if self.connection.fast else _header_dict(self.connection.headers)
-        headers["Accept"] = "application/json"
-        if body is not None:
-            headers["Content-Type"] = content_type or "application/json"
-        return self.connection.sender.send(method, url, body, headers, self.timeout)
-
     def request(self, method, path, query=None, body=None, content_type=None, allow=(), retry_conflict=False):
         """(status, document or None). Statuses in `allow` (e.g. 404) are returned, other errors raise ApiError."""
         url = path + ("?" + urlencode(query) if query else "")
@@ -406,7 +407,7 @@ class KubeApi(object):
             if method != "GET":
                 self.writes += 1
             try:
-                status, reason, data = self._send(method, url, payload, content_type)
+                status, reason, data = self.connection.send(method, url, payload, content_type, self.timeout)
             except errors as exc:  # pylint: disable=catching-non-exception  # a tuple of exception classes
                 last = ApiError(method, path, None, None, str(exc) or type(exc).__name__, attempt)
             else:

@@ -51,7 +51,7 @@ class SnapshotError(Exception):
 
 
 class RawApi(object):
-    """GET JSON documents through a kubernetes ApiClient, counting requests; 404 -> None."""
+    """GET JSON documents through a ``_k8s_rest.Connection`` or a kubernetes ApiClient, counting requests; 404 -> None."""
 
     def __init__(self, api_client, cluster_label, timeout=30):
         self.api = api_client
@@ -63,6 +63,9 @@ class RawApi(object):
     def _request(self, path, query):
         """(status, body, reason); kubernetes >= 30 (param_serialize) does not raise on HTTP errors, older clients do."""
         api = self.api
+        if hasattr(api, "sender"):
+            status, reason, body = api.send("GET", path + ("?" + urlencode(query) if query else ""), timeout=self.timeout)
+            return status, body, reason
         headers = {"Accept": "application/json"}
         if hasattr(api, "param_serialize"):
             method, url, headers, dummy, dummy2 = api.param_serialize("GET", path, query_params=list((query or {}).items()),

@@ -13,11 +13,8 @@ __metaclass__ = type
 
 import gc
 
-from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client import (
-    K8sClientError,
-    auth_argument_spec,
-    create_api_client,
-)
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client import K8sClientError, auth_argument_spec
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_rest import connect
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_snapshot import for_each_cluster, take_snapshot
 
 SUMMARY_KEYS = ("cluster", "requests", "missing", "seconds")
@@ -75,10 +72,10 @@ def read_cluster(params, cluster):
     """One cluster's snapshot. Raises K8sClientError or SnapshotError, each naming the cluster."""
     label = cluster.get("cluster_name") or cluster.get("context") or "(current context)"
     try:
-        api_client = create_api_client(cluster)
+        connection = connect(cluster)
     except K8sClientError as exc:
         raise K8sClientError("cluster %s: %s" % (label, exc))
-    return take_snapshot(api_client, **snapshot_options(params, cluster))
+    return take_snapshot(connection, **snapshot_options(params, cluster))
 
 
 def clusters_problem(clusters):

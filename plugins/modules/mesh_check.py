@@ -110,6 +110,9 @@ options:
         this run's point of the trend.
     type: list
     elements: dict
+requirements:
+  - PyYAML
+  - kubernetes >= 24.2.0 (Python library), for connections other than a kubeconfig with a token or a client certificate
 seealso:
   - module: meshops.ambient_spire.mesh_snapshot_info
   - name: istioctl multicluster check
@@ -228,7 +231,6 @@ report_files:
   sample: {json: reports/mesh-check.json, junit: reports/mesh-check.junit.xml}
 '''
 
-from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks.registry import (
     CHECK_IDS,
@@ -237,13 +239,7 @@ from ansible_collections.meshops.ambient_spire.plugins.module_utils._checks.regi
     summarize,
     unread_findings,
 )
-from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client import (
-    HAS_K8S_CORE,
-    HAS_KUBERNETES,
-    K8S_CORE_IMPORT_ERROR,
-    KUBERNETES_IMPORT_ERROR,
-    K8sAuthModule,
-)
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client import K8sAuthModule
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._mesh_read import (
     clusters_problem,
     clusters_spec,
@@ -329,10 +325,6 @@ def execute(params, check_mode=False, warn=None):  # pylint: disable=unused-argu
                 options["root_ca_pem"] = handle.read()
         except (IOError, OSError) as exc:
             raise ModuleFailure("cannot read root_ca_bundle %s: %s" % (params["root_ca_bundle"], exc))
-    if not HAS_KUBERNETES:
-        raise ModuleFailure(missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
-    if not HAS_K8S_CORE:
-        raise ModuleFailure("the kubernetes.core collection is required", exception=K8S_CORE_IMPORT_ERROR)
     given, unread, cluster_entries = read_mesh(params)
     try:
         snapshots = index_snapshots(given)

@@ -50,7 +50,7 @@ options:
       - Defaults to the istiod C(CLUSTER_ID), else the context name.
     type: str
 requirements:
-  - kubernetes >= 24.2.0 (Python library)
+  - kubernetes >= 24.2.0 (Python library), for connections other than a kubeconfig with a token or a client certificate
 seealso:
   - module: meshops.ambient_spire.mesh_check
 '''

@@ -155,6 +155,9 @@ options:
     description: Fail the task when a check reports an error. The result is returned either way.
     type: bool
     default: true
+requirements:
+  - PyYAML
+  - kubernetes >= 24.2.0 (Python library), for connections other than a kubeconfig with a token or a client certificate
 seealso:
   - module: meshops.ambient_spire.mesh_check
   - name: Istio supported releases
@@ -225,16 +228,9 @@ report_files:
   type: dict
 '''
 
-from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.meshops.ambient_spire.plugins.module_utils import _report
-from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client import (
-    HAS_K8S_CORE,
-    HAS_KUBERNETES,
-    K8S_CORE_IMPORT_ERROR,
-    KUBERNETES_IMPORT_ERROR,
-    K8sAuthModule,
-)
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client import K8sAuthModule
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._mesh_read import clusters_problem, clusters_spec
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._module_run import ModuleFailure, run_as_module
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._preflight import access, license as _license, registry
@@ -312,10 +308,6 @@ def execute(params, check_mode=False, warn=None):
     problem = clusters_problem(params["clusters"])
     if problem:
         raise ModuleFailure(problem)
-    if not HAS_KUBERNETES:
-        raise ModuleFailure(missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
-    if not HAS_K8S_CORE:
-        raise ModuleFailure("the kubernetes.core collection is required", exception=K8S_CORE_IMPORT_ERROR)
     options, namespaces = check_options(params)
     wanted = [cid for cid in registry.CHECK_IDS if (not params["checks"] or cid in params["checks"]) and cid not in (params["skip_checks"] or [])]
     entries = read_clusters(params["clusters"], {

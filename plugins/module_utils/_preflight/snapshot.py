@@ -58,7 +58,9 @@ class Reader(RawApi):
             self.requests += 1
         start = time.time()
         try:
-            if hasattr(api, "param_serialize"):
+            if hasattr(api, "sender"):
+                status, reason, raw = api.send("POST", path, json.dumps(body).encode("utf-8"), timeout=self.timeout)
+            elif hasattr(api, "param_serialize"):
                 method, url, headers, data, dummy = api.param_serialize("POST", path, header_params=headers, body=body,
                                                                         auth_settings=["BearerToken"])
                 resp = api.call_api(method, url, header_params=headers, body=data, _request_timeout=self.timeout)
@@ -317,7 +319,8 @@ def read_clusters(clusters, read_options, attempts=1, delay=3):
     -> one entry per cluster, in the order given: {name, attempts, summary, snapshot} for a cluster that was read,
     {name, attempts, failed: True, msg} (the message names the cluster) for one that could not be.
     """
-    from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client import K8sClientError, create_api_client
+    from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client import K8sClientError
+    from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_rest import connect
     from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_snapshot import for_each_cluster
 
     by_name = dict((cluster["name"], cluster) for cluster in clusters)
@@ -326,10 +329,10 @@ def read_clusters(clusters, read_options, attempts=1, delay=3):
         cluster = by_name[name]
         label = cluster.get("cluster_name") or name
         try:
-            api_client = create_api_client(cluster)
+            connection = connect(cluster)
         except K8sClientError as exc:
             raise K8sClientError("cluster %s: %s" % (label, exc))
-        return take_snapshot(api_client, label, expected_trust_domain=cluster.get("expected_trust_domain"), **read_options)
+        return take_snapshot(connection, label, expected_trust_domain=cluster.get("expected_trust_domain"), **read_options)
 
     outcome = for_each_cluster(by_name, read, attempts=attempts, delay=delay)
     entries = []

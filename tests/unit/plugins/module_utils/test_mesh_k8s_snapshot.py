@@ -6,9 +6,15 @@ import base64
 import json
 import threading
 
+try:
+    from urllib.parse import parse_qsl, urlsplit
+except ImportError:  # pragma: no cover
+    from urlparse import parse_qsl, urlsplit  # type: ignore
+
 import pytest
 
 from ansible_collections.meshops.ambient_spire.plugins.module_utils import _k8s_snapshot as snap_mod
+from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_rest import Connection
 from ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_snapshot import SnapshotError, for_each_cluster
 
 
@@ -69,6 +75,29 @@ class FakeApi7(object):
         except FakeApiError as exc:
             return FakeResponse7(exc.status, b'{"kind": "Status"}', exc.reason)
         return FakeResponse7(200, resp.data)
+
+
+class FakeSender(object):
+    """The sender of a _k8s_rest.Connection (its fast path): (status, reason, data) per request, HTTP errors as statuses."""
+
+    def __init__(self, docs_, errors=None):
+        self.inner = FakeApi(docs_, errors)
+        self.headers = []
+
+    def send(self, method, url, body, headers, timeout):
+        parts = urlsplit(url)
+        self.headers.append(headers)
+        try:
+            resp = self.inner.call_api(parts.path, method, query_params=parse_qsl(parts.query))
+        except FakeApiError as exc:
+            return exc.status, exc.reason, b'{"kind": "Status"}'
+        return 200, "OK", resp.data
+
+
+def FakeConnection(docs_, errors=None):  # pylint: disable=invalid-name  # used like the API classes
+    connection = Connection("https://api.example", [("Authorization", "Bearer t")], FakeSender(docs_, errors), True)
+    connection.calls = connection.sender.inner.calls
+    return connection
 
 
 def b64(text):
@@ -141,10 +170,12 @@ def docs():
     }
 
 
-@pytest.mark.parametrize("api_class", [FakeApi, FakeApi7])
+@pytest.mark.parametrize("api_class", [FakeApi, FakeApi7, FakeConnection])
 def test_snapshot_shape_and_bounded_requests(api_class):
     api = api_class(docs())
     snap = snap_mod.take_snapshot(api, context="ctx1")
+    if api_class is FakeConnection:
+        assert all(h["Authorization"] == "Bearer t" and h["Accept"] == "application/json" for h in api.sender.headers)
     assert snap["cluster"] == "cluster1"  # from CLUSTER_ID
     # 13, and what the real SPIRE chart renders: its claims, Jobs and DaemonSets (the controller manager names no webhook here)
     assert snap["requests"] == len(api.calls) == 16
@@ -214,7 +245,7 @@ def test_snapshot_license_no_ready_pod_and_server_error():
     assert snap["license"] == {"status": "skipped"}
 
 
-@pytest.mark.parametrize("api_class", [FakeApi, FakeApi7])
+@pytest.mark.parametrize("api_class", [FakeApi, FakeApi7, FakeConnection])
 def test_snapshot_api_error_names_cluster(api_class):
     api = api_class(docs(), errors={"/api/v1/pods": (403, "Forbidden")})
     with pytest.raises(snap_mod.SnapshotError) as exc:

@@ -41,7 +41,7 @@ def fake_clusters(monkeypatch, snaps, down=()):
         snap["expected"] = {"network": kwargs["expected_network"], "trust_domain": kwargs["expected_trust_domain"]}
         return snap
     monkeypatch.setattr(_mesh_read, "take_snapshot", fake_snapshot)
-    monkeypatch.setattr(_mesh_read, "create_api_client", fake_client)
+    monkeypatch.setattr(_mesh_read, "connect", fake_client)
     return connections
 
 
@@ -247,7 +247,7 @@ def test_clusters_are_read_without_the_cyclic_garbage_collector_and_it_is_back_a
             raise RuntimeError("cluster cluster2: GET /api/v1/namespaces failed")
         return json.loads(json.dumps(snaps[kwargs["context"]]))
     monkeypatch.setattr(_mesh_read, "take_snapshot", fake_snapshot)
-    monkeypatch.setattr(_mesh_read, "create_api_client", lambda params: object())
+    monkeypatch.setattr(_mesh_read, "connect", lambda params: object())
     assert gc.isenabled()
     rc, out = run({"clusters": cluster_args(snaps), "fail_on_error": False}, capsys)
     assert rc == 0 and out["clusters"][1]["failed"] and seen == [False, False]

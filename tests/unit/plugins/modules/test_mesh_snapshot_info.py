@@ -41,7 +41,7 @@ def test_snapshot_is_returned_and_nothing_written(monkeypatch, tmp_path, capsys)
         captured.update(kwargs)
         return {"cluster": kwargs["cluster_name"], "requests": 13}
     monkeypatch.setattr(_mesh_read, "take_snapshot", fake_snapshot)
-    monkeypatch.setattr(_mesh_read, "create_api_client", lambda params: object())
+    monkeypatch.setattr(_mesh_read, "connect", lambda params: object())
     monkeypatch.chdir(tmp_path)
     rc, out = run({"cluster_name": "c1", "_ansible_check_mode": True}, capsys)
     assert rc == 0 and out["changed"] is False and out["snapshot"] == {"cluster": "c1", "requests": 13}
@@ -61,7 +61,7 @@ def test_connection_options_are_kubernetes_cores(monkeypatch, capsys):
     def fake_client(params):
         seen.update(params)
         return object()
-    monkeypatch.setattr(_mesh_read, "create_api_client", fake_client)
+    monkeypatch.setattr(_mesh_read, "connect", fake_client)
     monkeypatch.setattr(_mesh_read, "take_snapshot", lambda api_client, **kwargs: {"cluster": "c1"})
     rc, out = run({"context": "c1", "impersonate_user": "auditor", "impersonate_groups": ["readers"], "no_proxy": "10.0.0.0/8",
                    "proxy": "http://proxy:3128", "proxy_headers": {"proxy_basic_auth": "u:" + TOKEN}, "verify_ssl": False}, capsys)

@@ -42,7 +42,7 @@ def fake_clusters(monkeypatch, fixtures, down=()):
             raise reader.SnapshotError("cluster %s is not reachable (GET /version failed: Connection refused). Check ..." % cluster)
         return json.loads(json.dumps(fixtures[api_client]))
     monkeypatch.setattr(reader, "take_snapshot", fake_snapshot)
-    monkeypatch.setattr("ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_client.create_api_client", fake_client)
+    monkeypatch.setattr("ansible_collections.meshops.ambient_spire.plugins.module_utils._k8s_rest.connect", fake_client)
     return seen
 
 
