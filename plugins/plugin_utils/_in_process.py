@@ -11,13 +11,14 @@ is already a fork of the controller made for this one task and host: when the co
 (become) and what the module needs is importable here, the action plugin runs the module's own ``execute`` in it, with
 the task's ``environment`` applied to this process as the module process would get it. Otherwise the module runs as usual.
 
-The arguments are validated with the module's argument spec; the values of its no_log options and the secret values of
+The arguments are turned into what a module receives (plain JSON values) and validated with the module's argument spec; the values of its no_log options and the secret values of
 a kubeconfig given as a dict are removed from the result, as the module does.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import json
 import os
 
 from ansible.errors import AnsibleActionFail
@@ -40,6 +41,17 @@ def task_environment(templar, environments):
                 raise AnsibleActionFail("environment must be a dictionary, received %s (%s)" % (templated, type(templated)))
             merged.update(dict((str(key), str(value)) for key, value in templated.items()))
     return merged
+
+
+def as_module_args(args):
+    """The task's arguments as a module receives them: plain JSON values (Ansible's tagged and vaulted values resolved)."""
+    try:
+        from ansible.module_utils.common.json import Direction, get_module_decoder, get_module_encoder  # pylint: disable=import-outside-toplevel
+    except ImportError:  # ansible-core < 2.19: no tagged values, the module encoder decrypts vaulted ones
+        from ansible.module_utils.common.json import AnsibleJSONEncoder  # pylint: disable=import-outside-toplevel
+        return json.loads(json.dumps(args, cls=AnsibleJSONEncoder, vault_to_text=True))
+    return json.loads(json.dumps(args, cls=get_module_encoder("legacy", Direction.CONTROLLER_TO_MODULE)),
+                      cls=get_module_decoder("legacy", Direction.CONTROLLER_TO_MODULE))
 
 
 def reads_clusters_here(clusters, environ):
@@ -83,6 +95,7 @@ class InProcessModuleAction(ActionBase):
         super(InProcessModuleAction, self).run(tmp, task_vars)
         if not self._on_controller():
             return self._execute_module(module_name=self.MODULE, module_args=self._task.args, task_vars=task_vars)
+        self._task.args = as_module_args(self._task.args)
         validation, dummy = self.validate_argument_spec(argument_spec=self.argument_spec())
         params = validation.validated_parameters
         environ = dict(os.environ, **task_environment(self._templar, self._task.environment))
@@ -98,6 +111,8 @@ class InProcessModuleAction(ActionBase):
             result = dict(exc.result, failed=True, msg=exc.msg)
         if warnings:
             result["warnings"] = list(result.get("warnings") or []) + warnings
+        # as AnsibleModule returns it (shown at -vvv), its secrets removed below
+        result["invocation"] = {"module_args": params}
         result = remove_values(result, hidden)
         result.setdefault("changed", False)
         return result

@@ -278,3 +278,12 @@ def test_pki_playbook_refuses_before_writing(play):
     assert _pki_playbook_validates(), 'playbooks/pki.yml must run the meshops.ambient_spire.validate role first, in roles: of its first play'
     result = play(hosts=hosts_with(cluster2={'mesh_network': 'net_1'}), playbook=PKI_PLAYBOOK)
     result.refused("cluster2: mesh_network 'net_1' is not a DNS-1123 label")
+
+
+def test_site_validates_before_the_pki_when_its_preflight_play_is_skipped(play):
+    # site.yml validates once, in its preflight play; without that play (--skip-tags preflight) the PKI play validates
+    result = play(hosts=hosts_with(cluster2={'mesh_network': 'net_1'}), playbook=os.path.join(ROOT, 'playbooks', 'site.yml'),
+                  args=['--skip-tags', 'preflight'])
+    result.refused("cluster2: mesh_network 'net_1' is not a DNS-1123 label")
+    refusal = result.output.index('Input validation refused the run')
+    assert result.output.rfind('PLAY [', 0, refusal) == result.output.index('PLAY [Validate the inputs and issue the PKI]'), result.output

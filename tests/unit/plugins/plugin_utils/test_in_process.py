@@ -95,6 +95,22 @@ def test_runs_in_this_process_and_removes_no_log_values_and_kubeconfig_secrets()
     assert LICENSE not in text and TOKEN not in text
     assert result["echoed"]["kubeconfig"]["clusters"] == [{"name": "c1"}]
     assert len(result["warnings"]) == 1 and LICENSE not in result["warnings"][0]
+    assert result["invocation"]["module_args"]["fail"] is False
+
+
+def test_the_module_gets_plain_values_not_ansible_tagged_ones():
+    from ansible.template import trust_as_template  # pylint: disable=import-outside-toplevel
+    seen = {}
+
+    class Types(Echo):
+        def execute(self, params, environ, warn):
+            seen.update(params)
+            return {}
+    tagged = trust_as_template("a-license")
+    assert type(tagged) is not str  # pylint: disable=unidiomatic-typecheck
+    plugin, dummy = action(Types, {"license": tagged, "kubeconfig": {"n": 1.25}})
+    plugin.run(task_vars={})
+    assert type(seen["license"]) is str and type(seen["kubeconfig"]["n"]) is float  # pylint: disable=unidiomatic-typecheck
 
 
 def test_a_failure_is_the_task_failure_with_its_result_and_no_secret():
