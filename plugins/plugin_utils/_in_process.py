@@ -11,8 +11,9 @@ is already a fork of the controller made for this one task and host: when the co
 (become) and what the module needs is importable here, the action plugin runs the module's own ``execute`` in it, with
 the task's ``environment`` applied to this process as the module process would get it. Otherwise the module runs as usual.
 
-The arguments are turned into what a module receives (plain JSON values) and validated with the module's argument spec; the values of its no_log options and the secret values of
-a kubeconfig given as a dict are removed from the result, as the module does.
+The arguments are turned into what a module receives (plain JSON values) and validated with the module's argument spec
+(bad arguments fail the task as they fail the module, with the invocation); the values of its no_log options and the
+secret values of a kubeconfig given as a dict are removed from the result, as the module does.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,7 +23,9 @@ import json
 import os
 
 from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
+from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.meshops.ambient_spire.plugins.module_utils import _k8s_client, _k8s_rest
@@ -91,16 +94,26 @@ class InProcessModuleAction(ActionBase):
     def _on_controller(self):
         return getattr(self._connection, "transport", None) == "local" and not self._play_context.become
 
+    def _argument_failure(self, args, validation):
+        """The failed result of arguments the module would refuse, with its message and the invocation, secrets removed."""
+        msg = validation.errors.msg
+        if isinstance(validation.errors[0], UnsupportedError):
+            msg = "Unsupported parameters for (%s) module: %s" % (self.MODULE.rsplit(".", 1)[-1], msg)
+        hidden = set(validation._no_log_values) | _k8s_client.sensitive_values(args)  # pylint: disable=protected-access
+        return remove_values({"failed": True, "changed": False, "msg": msg, "invocation": {"module_args": args}}, hidden)
+
     def run(self, tmp=None, task_vars=None):
         super(InProcessModuleAction, self).run(tmp, task_vars)
         if not self._on_controller():
             return self._execute_module(module_name=self.MODULE, module_args=self._task.args, task_vars=task_vars)
-        self._task.args = as_module_args(self._task.args)
-        validation, dummy = self.validate_argument_spec(argument_spec=self.argument_spec())
+        self._task.args = args = as_module_args(self._task.args)
+        validation = ArgumentSpecValidator(self.argument_spec()).validate(args)
+        if validation.error_messages:
+            return self._argument_failure(args, validation)
         params = validation.validated_parameters
         environ = dict(os.environ, **task_environment(self._templar, self._task.environment))
         if not self.usable_here(params, environ):
-            return self._execute_module(module_name=self.MODULE, module_args=self._task.args, task_vars=task_vars)
+            return self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars)
         # This process is the worker forked for this task and host: the module process would see this environment.
         os.environ.update(environ)
         hidden = set(validation._no_log_values) | self.secret_values(params)  # pylint: disable=protected-access

@@ -132,11 +132,14 @@ def test_runs_as_a_module_off_the_controller_with_become_or_without_what_it_need
     assert calls == [("meshops.ambient_spire.echo", {"license": LICENSE})]
 
 
-def test_bad_arguments_fail_before_anything_runs():
-    plugin, calls = action(Echo, {"unknown": 1})
-    with pytest.raises(Exception, match="unknown"):
-        plugin.run(task_vars={})
-    assert calls == []
+def test_bad_arguments_fail_as_the_module_fails_before_anything_runs_without_their_secrets():
+    plugin, calls = action(Echo, {"unknown": 1, "license": LICENSE, "kubeconfig": KUBECONFIG})
+    result = plugin.run(task_vars={})
+    assert calls == [] and result["failed"] and result["msg"].startswith("Unsupported parameters for (echo) module: unknown")
+    assert result["invocation"]["module_args"]["unknown"] == 1
+    assert LICENSE not in repr(result) and TOKEN not in repr(result)
+    result = action(Echo, {"fail": "maybe", "license": LICENSE})[0].run(task_vars={})
+    assert result["failed"] and "fail" in result["msg"] and LICENSE not in repr(result)
 
 
 def test_validate_inputs_sees_the_task_environment_as_the_module_would():
