@@ -100,12 +100,12 @@ def play_cpu(path, count):
     return [(play, round(cpu / count, 2), round(controller / count, 2)) for play, cpu, controller in merged if cpu >= 0.005 * count]
 
 
-def run(handle, label, playbook, inventory, forks, names):
+def run(handle, label, playbook, inventory, forks, names, extra_args=()):
     """One ansible-playbook run over the clusters `names` with the bench callbacks; its figures."""
     counts_file = os.path.join(handle.base_dir, "counts-%s.json" % label)
     plays_file = os.path.join(handle.base_dir, "plays-%s.json" % label)
     before, cpu_before, emulator_before = counters(handle), children_cpu(), process_cpu(handle.state["pid"])
-    proc, elapsed, recap = run_playbook(handle, playbook, inventory=inventory, args=["--forks", str(forks)], timeout=7200, env={
+    proc, elapsed, recap = run_playbook(handle, playbook, inventory=inventory, args=["--forks", str(forks)] + list(extra_args), timeout=7200, env={
         "ANSIBLE_CALLBACK_PLUGINS": CALLBACKS, "ANSIBLE_CALLBACKS_ENABLED": "action_counts,play_cpu",
         "ACTION_COUNTS_FILE": counts_file, "PLAY_CPU_FILE": plays_file})
     cpu_ansible, cpu_emulator = children_cpu() - cpu_before, process_cpu(handle.state["pid"]) - emulator_before
@@ -203,7 +203,9 @@ def main():
         inventory = fleet_inventory(handle, names)
         runs = [run for run in (("first", "site.yml"), ("rerun", "site.yml"), ("mesh-check", "mesh_check.yml")) if run[0] in args.runs]
         for label, playbook in runs:
-            figures, proc = run(handle, label, playbook, inventory, forks, names)
+            # one cluster has no peers to expect: the check runs in precheck mode, as site.yml runs it there
+            extra_args = ["-e", "mesh_check_precheck=true"] if label == "mesh-check" and len(names) < 2 else []
+            figures, proc = run(handle, label, playbook, inventory, forks, names, extra_args)
             report(figures)
             if proc.returncode != 0:
                 ok = False
