@@ -14,12 +14,7 @@ from ansible_collections.meshops.ambient_spire.plugins.plugin_utils._in_process 
 class ActionModule(InProcessModuleAction):
 
     MODULE = "meshops.ambient_spire.cert_chain_check"
-
-    def argument_spec(self):
-        return cert_chain_check.argument_spec()
+    IMPLEMENTATION = cert_chain_check
 
     def usable_here(self, params, environ):
         return _x509.HAS_CRYPTOGRAPHY
-
-    def execute(self, params, environ, warn):
-        return cert_chain_check.execute(params, self._task.check_mode, warn)

@@ -13,12 +13,7 @@ from ansible_collections.meshops.ambient_spire.plugins.plugin_utils._in_process 
 class ActionModule(InProcessModuleAction):
 
     MODULE = "meshops.ambient_spire.eastwest_peers_info"
-
-    def argument_spec(self):
-        return eastwest_peers_info.argument_spec()
+    IMPLEMENTATION = eastwest_peers_info
 
     def usable_here(self, params, environ):
         return reads_clusters_here(params["clusters"], environ)
-
-    def execute(self, params, environ, warn):
-        return eastwest_peers_info.execute(params, self._task.check_mode, warn)

@@ -14,12 +14,7 @@ from ansible_collections.meshops.ambient_spire.plugins.plugin_utils._in_process 
 class ActionModule(InProcessModuleAction):
 
     MODULE = "meshops.ambient_spire.pki_tree"
-
-    def argument_spec(self):
-        return pki_tree.argument_spec()
+    IMPLEMENTATION = pki_tree
 
     def usable_here(self, params, environ):
         return _x509.HAS_CRYPTOGRAPHY
-
-    def execute(self, params, environ, warn):
-        return pki_tree.execute(params, self._task.check_mode, warn)

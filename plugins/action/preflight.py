@@ -13,12 +13,7 @@ from ansible_collections.meshops.ambient_spire.plugins.plugin_utils._in_process 
 class ActionModule(InProcessModuleAction):
 
     MODULE = "meshops.ambient_spire.preflight"
-
-    def argument_spec(self):
-        return preflight.argument_spec()
+    IMPLEMENTATION = preflight
 
     def usable_here(self, params, environ):
         return reads_clusters_here(params["clusters"], environ)
-
-    def execute(self, params, environ, warn):
-        return preflight.execute(params, self._task.check_mode, warn)

@@ -13,9 +13,4 @@ from ansible_collections.meshops.ambient_spire.plugins.plugin_utils._in_process 
 class ActionModule(InProcessModuleAction):
 
     MODULE = "meshops.ambient_spire.validate_inputs"
-
-    def argument_spec(self):
-        return validate_inputs.argument_spec()
-
-    def execute(self, params, environ, warn):
-        return validate_inputs.execute(params, self._task.check_mode, warn)
+    IMPLEMENTATION = validate_inputs

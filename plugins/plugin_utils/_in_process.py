@@ -72,20 +72,24 @@ def reads_clusters_here(clusters, environ):
 
 
 class InProcessModuleAction(ActionBase):
-    """The action plugin of a module whose work is ``execute(params, check_mode, warn)`` (module_utils._module_run)."""
+    """The action plugin of a module whose work is ``execute(params, check_mode, warn)`` (module_utils._module_run).
+
+    MODULE is the module's full name (run as a module where this process cannot run it); IMPLEMENTATION, the imported
+    module, whose ``argument_spec()`` and ``execute()`` the defaults below call."""
 
     TRANSFERS_FILES = False
     MODULE = None
+    IMPLEMENTATION = None
 
     def argument_spec(self):
-        raise NotImplementedError
+        return self.IMPLEMENTATION.argument_spec()
 
     def usable_here(self, params, environ):  # pylint: disable=unused-argument
         """Whether what the module needs is importable in this process for these arguments."""
         return True
 
-    def execute(self, params, environ, warn):
-        raise NotImplementedError
+    def execute(self, params, environ, warn):  # pylint: disable=unused-argument
+        return self.IMPLEMENTATION.execute(params, self._task.check_mode, warn)
 
     def secret_values(self, params):
         """Values to remove from the result beyond those of the no_log options: a kubeconfig dict's secrets."""

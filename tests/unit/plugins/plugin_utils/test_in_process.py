@@ -149,3 +149,29 @@ def test_validate_inputs_sees_the_task_environment_as_the_module_would():
     plugin, calls = action(validate_inputs_action.ActionModule, {"clusters": clusters}, environment=[{"K8S_AUTH_HOST": "https://one"}])
     result = plugin.run(task_vars={})
     assert calls == [] and result["failed"] and "K8S_AUTH_HOST" in result["msg"] and "https://one" not in result["msg"]
+
+
+def test_the_implementation_module_gets_its_own_argument_spec_check_mode_and_warnings():
+    seen = []
+
+    class Implementation(object):
+        @staticmethod
+        def argument_spec():
+            return {"count": {"type": "int", "required": True}}
+
+        @staticmethod
+        def execute(params, check_mode=False, warn=None):
+            seen.append((params["count"], check_mode))
+            warn("counted")
+            return {"changed": not check_mode}
+
+    class Counter(InProcessModuleAction):
+        MODULE = "meshops.ambient_spire.counter"
+        IMPLEMENTATION = Implementation
+
+    plugin, calls = action(Counter, {"count": "3"})
+    plugin._task.check_mode = True  # pylint: disable=protected-access
+    result = plugin.run(task_vars={})
+    assert calls == [] and seen == [(3, True)] and result["changed"] is False and result["warnings"] == ["counted"]
+    result = action(Counter, {})[0].run(task_vars={})
+    assert result["failed"] and "count" in result["msg"] and seen == [(3, True)]
