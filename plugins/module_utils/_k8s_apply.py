@@ -557,5 +557,6 @@ def secret_data_values(params):
         for obj in params.get(key) or []:
             if isinstance(obj, dict) and obj.get("kind") == "Secret":
                 for field in ("data", "stringData"):
-                    found.update(str(value) for value in (obj.get(field) or {}).values() if value)
+                    data = obj.get(field)
+                    found.update(str(value) for value in (data.values() if isinstance(data, dict) else ()) if value)
     return found

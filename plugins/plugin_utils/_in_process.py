@@ -92,7 +92,8 @@ class InProcessModuleAction(ActionBase):
         return self.IMPLEMENTATION.execute(params, self._task.check_mode, warn)
 
     def secret_values(self, params):
-        """Values to remove from the result beyond those of the no_log options: a kubeconfig dict's secrets."""
+        """Values to remove from the result beyond those of the no_log options: a kubeconfig dict's secrets. ``params`` are
+        the raw arguments when they failed validation: read them with ``get`` and type checks."""
         return _k8s_client.sensitive_values(params)
 
     def _on_controller(self):
@@ -103,7 +104,7 @@ class InProcessModuleAction(ActionBase):
         msg = validation.errors.msg
         if isinstance(validation.errors[0], UnsupportedError):
             msg = "Unsupported parameters for (%s) module: %s" % (self.MODULE.rsplit(".", 1)[-1], msg)
-        hidden = set(validation._no_log_values) | _k8s_client.sensitive_values(args)  # pylint: disable=protected-access
+        hidden = set(validation._no_log_values) | self.secret_values(args)  # pylint: disable=protected-access
         return remove_values({"failed": True, "changed": False, "msg": msg, "invocation": {"module_args": args}}, hidden)
 
     def run(self, tmp=None, task_vars=None):

@@ -175,3 +175,13 @@ def test_the_implementation_module_gets_its_own_argument_spec_check_mode_and_war
     assert calls == [] and seen == [(3, True)] and result["changed"] is False and result["warnings"] == ["counted"]
     result = action(Counter, {})[0].run(task_vars={})
     assert result["failed"] and "count" in result["msg"] and seen == [(3, True)]
+
+
+def test_bad_arguments_of_k8s_apply_leave_out_the_data_of_its_secrets():
+    from ansible_collections.meshops.ambient_spire.plugins.action import k8s_apply as k8s_apply_action  # pylint: disable=import-outside-toplevel
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "cacerts", "namespace": "istio-system"},
+              "data": {"ca-key.pem": "LS0tLS1CRUdJTi1rZXk="}, "stringData": "not a dict"}
+    plugin, calls = action(k8s_apply_action.ActionModule, {"definitions": [secret], "unknown": 1, "kubeconfig": KUBECONFIG})
+    result = plugin.run(task_vars={})
+    assert calls == [] and result["failed"] and "unknown" in result["msg"]
+    assert "LS0tLS1CRUdJTi1rZXk=" not in repr(result) and TOKEN not in repr(result)
